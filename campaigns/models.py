@@ -1,0 +1,1 @@
+"""Segments, campaigns, messages, holdout groups and lift, surveys, re-engagement jobs."""

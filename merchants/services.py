@@ -1,0 +1,301 @@
+"""Write use cases for shops, their locations and staff. Each is one transaction."""
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from .models import AuditLog, Invitation, Location, Merchant, Role, Staff, User, token_hash
+
+
+def audit_record(
+    *,
+    merchant: Merchant,
+    actor: User | None,
+    action: str,
+    obj: models.Model,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditLog:
+    """Write an audit entry; callers run it inside the transaction of the change it describes."""
+    return AuditLog.objects.create(
+        merchant=merchant,
+        actor=actor,
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        before=before,
+        after=after,
+    )
+
+
+def _snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in fields}
+
+
+def _update_fields(obj: models.Model, fields: dict[str, Any]) -> tuple[dict, dict]:
+    """Set the given fields, save the ones that changed, return (before, after) of the changes."""
+    before = {k: getattr(obj, k) for k, v in fields.items() if getattr(obj, k) != v}
+    after = {k: fields[k] for k in before}
+    for name, value in after.items():
+        setattr(obj, name, value)
+    if after:
+        obj.full_clean()
+        obj.save(update_fields=list(after))
+    return before, after
+
+
+@transaction.atomic
+def user_signup(*, email: str, password: str, name: str = "") -> User:
+    email = User.objects.normalize_email(email).lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError(_("An account with this email already exists. Sign in instead."), code="email_taken")
+    return User.objects.create_user(email=email, password=password, name=name)
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "shop"
+    slug, n = base, 1
+    while Merchant.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+MERCHANT_FIELDS = ["name", "country", "currency", "timezone", "language"]
+
+
+@transaction.atomic
+def merchant_create(*, owner: User, name: str, country: str, currency: str, timezone: str, language: str) -> Merchant:
+    """A new shop with its owner and a first location named after it."""
+    merchant = Merchant(
+        name=name, slug=_unique_slug(name), country=country, currency=currency, timezone=timezone, language=language
+    )
+    merchant.full_clean()
+    merchant.save()
+    Staff.objects.create(merchant=merchant, user=owner, role=Role.OWNER)
+    Location.objects.create(merchant=merchant, name=name)
+    audit_record(
+        merchant=merchant,
+        actor=owner,
+        action="merchant.create",
+        obj=merchant,
+        after=_snapshot(merchant, MERCHANT_FIELDS),
+    )
+    return merchant
+
+
+@transaction.atomic
+def merchant_update(*, merchant: Merchant, by: Staff, **fields: Any) -> Merchant:
+    _require(by, Role.OWNER, merchant)
+    unknown = set(fields) - set(MERCHANT_FIELDS)
+    if unknown:
+        raise TypeError(f"not shop settings: {sorted(unknown)}")
+    before, after = _update_fields(merchant, fields)
+    if after:
+        audit_record(
+            merchant=merchant, actor=by.user, action="merchant.update", obj=merchant, before=before, after=after
+        )
+    return merchant
+
+
+def _require(by: Staff, role: Role, merchant: Merchant) -> None:
+    """Services check their caller too, so a view that forgot a decorator still cannot write."""
+    if by.merchant_id != merchant.pk or not by.can(role):
+        raise PermissionDenied(_("Your role in this shop does not allow this."))
+
+
+LOCATION_FIELDS = ["name", "address", "phone", "is_active"]
+
+
+@transaction.atomic
+def location_create(*, merchant: Merchant, by: Staff, name: str, address: str = "", phone: str = "") -> Location:
+    _require(by, Role.MANAGER, merchant)
+    location = Location(merchant=merchant, name=name, address=address, phone=phone)
+    location.full_clean()
+    location.save()
+    audit_record(
+        merchant=merchant,
+        actor=by.user,
+        action="location.create",
+        obj=location,
+        after=_snapshot(location, LOCATION_FIELDS),
+    )
+    return location
+
+
+@transaction.atomic
+def location_update(*, location: Location, by: Staff, **fields: Any) -> Location:
+    _require(by, Role.MANAGER, location.merchant)
+    if fields.get("is_active") is False and not (
+        Location.objects.for_merchant(location.merchant).filter(is_active=True).exclude(pk=location.pk).exists()
+    ):
+        raise ValidationError(_("A shop needs at least one open location."), code="last_location")
+    before, after = _update_fields(location, fields)
+    if after:
+        audit_record(
+            merchant=location.merchant,
+            actor=by.user,
+            action="location.update",
+            obj=location,
+            before=before,
+            after=after,
+        )
+    return location
+
+
+def _assignable_roles(by: Staff) -> list[Role]:
+    """Owners may give any role; managers bring in cashiers only."""
+    return list(Role) if by.can(Role.OWNER) else [Role.CASHIER]
+
+
+def staff_assignable_roles(*, by: Staff) -> list[Role]:
+    return _assignable_roles(by)
+
+
+def _send_invitation(invitation: Invitation, token: str) -> None:
+    from .tasks import invitation_send_task  # here, not at the top: tasks import services
+
+    invitation_send_task.delay_on_commit(invitation.merchant_id, invitation.pk, token)
+
+
+@transaction.atomic
+def invitation_create(*, merchant: Merchant, by: Staff, email: str, role: str, name: str = "") -> Invitation:
+    """Invite someone by email; the link in the email is the only copy of the token."""
+    _require(by, Role.MANAGER, merchant)
+    if Role(role) not in _assignable_roles(by):
+        raise PermissionDenied(_("Only the owner can invite managers and owners."))
+    email = User.objects.normalize_email(email).lower()
+    if Staff.objects.for_merchant(merchant).filter(user__email__iexact=email, is_active=True).exists():
+        raise ValidationError(_("%(email)s already works in this shop.") % {"email": email}, code="already_staff")
+    # A new invitation replaces any earlier one to the same address.
+    Invitation.objects.for_merchant(merchant).filter(
+        email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        merchant=merchant,
+        email=email,
+        name=name,
+        role=role,
+        token_hash=token_hash(token),
+        invited_by=by.user,
+        expires_at=timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
+    )
+    audit_record(merchant=merchant, actor=by.user, action="invitation.create", obj=invitation, after={"role": role})
+    _send_invitation(invitation, token)
+    return invitation
+
+
+@transaction.atomic
+def invitation_resend(*, invitation: Invitation, by: Staff) -> Invitation:
+    """A fresh link (and expiry) for a pending invitation; the old link stops working."""
+    _require(by, Role.MANAGER, invitation.merchant)
+    if invitation.accepted_at or invitation.revoked_at:
+        raise ValidationError(_("This invitation is no longer open."), code="closed")
+    token = secrets.token_urlsafe(32)
+    invitation.token_hash = token_hash(token)
+    invitation.expires_at = timezone.now() + timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
+    invitation.save(update_fields=["token_hash", "expires_at"])
+    audit_record(merchant=invitation.merchant, actor=by.user, action="invitation.resend", obj=invitation)
+    _send_invitation(invitation, token)
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, by: Staff) -> Invitation:
+    _require(by, Role.MANAGER, invitation.merchant)
+    if invitation.revoked_at is None and invitation.accepted_at is None:
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+        audit_record(merchant=invitation.merchant, actor=by.user, action="invitation.revoke", obj=invitation)
+    return invitation
+
+
+class InvitationInvalid(ValidationError):
+    pass
+
+
+def invitation_check(*, token: str, lock: bool = False) -> Invitation:
+    """The open invitation behind a link, or InvitationInvalid saying why it cannot be used."""
+    invitations = Invitation.objects.select_related("merchant").filter(token_hash=token_hash(token))
+    if lock:
+        invitations = invitations.select_for_update(of=("self",))
+    invitation = invitations.first()
+    if invitation is None:
+        raise InvitationInvalid(_("This invitation link is not valid. Ask the shop for a new one."), code="unknown")
+    if invitation.accepted_at:
+        raise InvitationInvalid(_("This invitation has already been used. Sign in instead."), code="used")
+    if invitation.revoked_at:
+        raise InvitationInvalid(_("This invitation was withdrawn. Ask the shop for a new one."), code="revoked")
+    if invitation.expires_at <= timezone.now():
+        raise InvitationInvalid(_("This invitation has expired. Ask the shop for a new one."), code="expired")
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: User | None = None, password: str = "", name: str = "") -> Staff:
+    """Join the shop: as the signed-in `user`, or as a new user with `password`. Works once."""
+    # The row lock makes a double click wait, then find the invitation used.
+    invitation = invitation_check(token=token, lock=True)
+    if user is None:
+        if User.objects.filter(email__iexact=invitation.email).exists():
+            raise InvitationInvalid(_("You already have an account: sign in to accept."), code="sign_in")
+        user = User.objects.create_user(email=invitation.email, password=password, name=name or invitation.name)
+    elif user.email.lower() != invitation.email.lower():
+        raise InvitationInvalid(
+            _("This invitation is for %(email)s. Sign in with that address to accept it.")
+            % {"email": invitation.email},
+            code="other_user",
+        )
+    staff, _created = Staff.objects.update_or_create(
+        merchant=invitation.merchant, user=user, defaults={"role": invitation.role, "is_active": True}
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    audit_record(
+        merchant=invitation.merchant, actor=user, action="staff.join", obj=staff, after={"role": invitation.role}
+    )
+    return staff
+
+
+def _owners_left(merchant: Merchant, without: Staff) -> bool:
+    return Staff.objects.for_merchant(merchant).filter(role=Role.OWNER, is_active=True).exclude(pk=without.pk).exists()
+
+
+@transaction.atomic
+def staff_update(*, staff: Staff, by: Staff, role: str | None = None, is_active: bool | None = None) -> Staff:
+    """Change a colleague's role or access. Managers manage cashiers; the last owner stays an owner."""
+    _require(by, Role.MANAGER, staff.merchant)
+    assignable = _assignable_roles(by)
+    if staff.role_enum not in assignable or (role and Role(role) not in assignable):
+        raise PermissionDenied(_("Only the owner can change managers and owners."))
+    fields: dict[str, Any] = {}
+    if role is not None:
+        fields["role"] = role
+    if is_active is not None:
+        fields["is_active"] = is_active
+    demoted = fields.get("role", Role.OWNER) != Role.OWNER or fields.get("is_active") is False
+    if staff.role == Role.OWNER and demoted and not _owners_left(staff.merchant, staff):
+        raise ValidationError(_("A shop needs at least one owner. Make someone else owner first."), code="last_owner")
+    before, after = _update_fields(staff, fields)
+    if after:
+        audit_record(
+            merchant=staff.merchant, actor=by.user, action="staff.update", obj=staff, before=before, after=after
+        )
+    return staff
+
+
+def invitations_purge(*, older_than_days: int = 30) -> int:
+    """Delete invitations closed (used, withdrawn or expired) more than `older_than_days` ago."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    closed = models.Q(expires_at__lt=cutoff) | models.Q(accepted_at__lt=cutoff) | models.Q(revoked_at__lt=cutoff)
+    deleted, _by_model = Invitation.objects.filter(closed).delete()
+    return deleted

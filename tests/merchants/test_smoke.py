@@ -1,0 +1,2 @@
+def test_settings_load(settings):
+    assert not settings.DEBUG
