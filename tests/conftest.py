@@ -1,0 +1,82 @@
+"""Shared fixtures: two shops, and a signed-in client per role in the first one."""
+
+import pytest
+from django.test import Client
+
+from loyalty.celery import app as celery_app
+from merchants.middleware import SESSION_KEY
+from merchants.models import Role
+
+from .factories import LocationFactory, MerchantFactory, StaffFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_plain(settings):
+    """MD5 hashing and plain static storage: tests need speed, not a collectstatic manifest."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager():
+    """Tasks run in-process, at commit; one integration test runs a real worker instead."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def merchant(db):
+    merchant = MerchantFactory(name="Bubbles Laundromat")
+    LocationFactory(merchant=merchant, name="SS2")
+    return merchant
+
+
+@pytest.fixture
+def other_merchant(db):
+    merchant = MerchantFactory(name="Charlie's Cafe", country="TH", currency="THB", timezone="Asia/Bangkok")
+    LocationFactory(merchant=merchant, name="Silom")
+    return merchant
+
+
+def _client_for(staff) -> Client:
+    client = Client()
+    client.force_login(staff.user)
+    session = client.session
+    session[SESSION_KEY] = staff.merchant_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def owner(merchant):
+    return StaffFactory(merchant=merchant, role=Role.OWNER)
+
+
+@pytest.fixture
+def manager(merchant):
+    return StaffFactory(merchant=merchant, role=Role.MANAGER)
+
+
+@pytest.fixture
+def cashier(merchant):
+    return StaffFactory(merchant=merchant, role=Role.CASHIER)
+
+
+@pytest.fixture
+def owner_client(owner):
+    return _client_for(owner)
+
+
+@pytest.fixture
+def manager_client(manager):
+    return _client_for(manager)
+
+
+@pytest.fixture
+def cashier_client(cashier):
+    return _client_for(cashier)

@@ -1,0 +1,56 @@
+"""factory_boy factories; related objects stay on the same shop."""
+
+import factory
+from django.utils import timezone
+
+from merchants.models import Invitation, Location, Merchant, Role, Staff, User
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ["email"]
+
+    email = factory.Sequence(lambda n: f"person{n}@example.com")
+    name = factory.Faker("name")
+    password = factory.django.Password("test-pass-123")
+
+
+class MerchantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Merchant
+
+    name = factory.Sequence(lambda n: f"Shop {n}")
+    slug = factory.Sequence(lambda n: f"shop-{n}")
+    country = "MY"
+    currency = "MYR"
+    timezone = "Asia/Kuala_Lumpur"
+    language = "en"
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Location
+
+    merchant = factory.SubFactory(MerchantFactory)
+    name = factory.Sequence(lambda n: f"Branch {n}")
+
+
+class StaffFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Staff
+
+    merchant = factory.SubFactory(MerchantFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.CASHIER
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Invitation
+
+    merchant = factory.SubFactory(MerchantFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.com")
+    role = Role.CASHIER
+    token_hash = factory.Sequence(lambda n: f"{n:064x}")
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=7))
