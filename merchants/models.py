@@ -195,6 +195,19 @@ class Invitation(models.Model):
         return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
 
 
+AUDIT_ACTIONS = {
+    "merchant.create": _("Created the shop"),
+    "merchant.update": _("Changed shop settings"),
+    "location.create": _("Added a location"),
+    "location.update": _("Changed a location"),
+    "invitation.create": _("Invited a staff member"),
+    "invitation.resend": _("Sent an invitation again"),
+    "invitation.revoke": _("Withdrew an invitation"),
+    "staff.join": _("Joined the staff"),
+    "staff.update": _("Changed a staff member's access"),
+}
+
+
 class AuditLog(models.Model):
     """Who did what, when, to which object; written by services in the change's own transaction."""
 
@@ -218,6 +231,10 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_repr}"
+
+    @property
+    def action_label(self) -> str:
+        return str(AUDIT_ACTIONS.get(self.action, self.action))
 
     @property
     def changes(self) -> list[tuple[str, object, object]]:

@@ -22,6 +22,14 @@ def _fast_and_plain(settings):
 
 
 @pytest.fixture(autouse=True)
+def _plain_http(settings):
+    """The test client speaks plain HTTP (production's HTTPS redirect would answer every request
+    with a 301), and WhiteNoise finds static files without a collectstatic run."""
+    settings.SECURE_SSL_REDIRECT = False
+    settings.WHITENOISE_AUTOREFRESH = True
+
+
+@pytest.fixture(autouse=True)
 def _celery_eager():
     """Tasks run in-process, at commit; one integration test runs a real worker instead."""
     celery_app.conf.task_always_eager = True

@@ -1,0 +1,128 @@
+"""A real Celery worker process, on Redis, sends an invitation email (unit tests run tasks eagerly)."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from email import message_from_bytes, policy
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from loyalty.celery import app as celery_app
+from merchants.models import Role, token_hash
+from merchants.services import invitation_create
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
+REDIS_DB = 15  # a database of its own, emptied before the test
+LINK = re.compile(r"https?://\S+/invite/(?P<token>[\w-]+)/")
+END_OF_MESSAGE = b"-" * 79  # Django's file backend writes this line after each message
+TIMEOUT = 30
+
+
+@pytest.fixture
+def broker_url() -> str:
+    parts = urlsplit(REDIS_URL)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=1).close()
+    except OSError as error:
+        pytest.skip(f"Redis is not reachable at {REDIS_URL} ({error}); set REDIS_URL to run this test")
+    url = parts._replace(path=f"/{REDIS_DB}").geturl()
+    with redis.Redis.from_url(url, socket_timeout=2) as client:
+        client.flushdb()
+    return url
+
+
+def _drop_connection_pools() -> None:
+    # Celery keeps the broker connection it opened first; drop it so publishing uses the broker
+    # configured now, and later (eager) tests keep no Redis connection open.
+    for pool in (celery_app._pool, celery_app.amqp._producer_pool):
+        if pool is not None:
+            pool.force_close_all()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def queue(broker_url: str):
+    """Publish for real to a queue of this run only, which no leftover worker listens to."""
+    conf = celery_app.conf
+    names = ["task_always_eager", "broker_url", "broker_transport_options", "task_default_queue"]
+    saved = {name: conf[name] for name in names}
+    name = f"test-worker-{uuid.uuid4().hex[:12]}"
+    conf.update(task_always_eager=False, broker_url=broker_url, broker_transport_options={}, task_default_queue=name)
+    _drop_connection_pools()
+    yield name
+    _drop_connection_pools()
+    conf.update(saved)
+
+
+def _database_url() -> str:
+    """The test database (not the development one) as a DATABASE_URL for the worker."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        assert not connection.creation.is_in_memory_db(db["NAME"]), "a worker process cannot open an in-memory DB"
+        return f"sqlite:///{db['NAME']}"
+    assert connection.vendor == "postgresql", f"no DATABASE_URL scheme for {connection.vendor}"
+    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
+    return f"postgres://{quote(db['USER'], safe='')}{password}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _start_worker(*, queue: str, broker_url: str, mail_dir: Path, log: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "SECRET_KEY": "celery-worker-test-" + uuid.uuid4().hex,
+        "EMAIL_URL": f"filemail://{mail_dir}",
+    }
+    command = [sys.executable, "-m", "celery", "-A", "loyalty", "worker", "--pool=solo", "--concurrency=1"]
+    command += ["-Q", queue + "-x", "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"]
+    with log.open("wb") as out:
+        return subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _stop(worker: subprocess.Popen) -> None:
+    worker.terminate()  # a warm shutdown: finish the current task, then exit
+    try:
+        worker.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+def _wait_for_email(mail_dir: Path, worker: subprocess.Popen, log: Path) -> bytes:
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        for path in mail_dir.glob("*.log"):
+            content = path.read_bytes()
+            if END_OF_MESSAGE in content:
+                return content
+        if worker.poll() is not None:
+            pytest.fail(f"the worker exited with {worker.returncode}:\n{log.read_text()[-3000:]}")
+        time.sleep(0.1)
+    pytest.fail(f"no email from the worker within {TIMEOUT} s; its log:\n{log.read_text()[-3000:]}")
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)  # the worker reads committed rows through its own connection
+def test_worker_sends_the_invitation_email_with_a_working_link(owner, queue, broker_url, tmp_path):
+    mail_dir, log = tmp_path / "mail", tmp_path / "worker.log"
+    mail_dir.mkdir()
+    worker = _start_worker(queue=queue, broker_url=broker_url, mail_dir=mail_dir, log=log)
+    try:
+        invitation = invitation_create(merchant=owner.merchant, by=owner, email="new.cashier@example.com", role=Role.CASHIER)
+        email = message_from_bytes(_wait_for_email(mail_dir, worker, log), policy=policy.default)
+    finally:
+        _stop(worker)
+    assert email["To"] == "new.cashier@example.com"
+    link = LINK.search(email.get_body(("plain",)).get_content())
+    assert link, "no invitation link in the email"
+    assert token_hash(link["token"]) == invitation.token_hash
