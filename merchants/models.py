@@ -6,10 +6,13 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from . import locales
 
 
 class UserManager(BaseUserManager["User"]):
@@ -65,14 +68,29 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.name.split(" ")[0] if self.name else self.email
 
 
+def validate_country(value: str) -> None:
+    if value not in locales.country_codes():
+        raise ValidationError(_("“%(value)s” is not a country we know."), params={"value": value}, code="country")
+
+
+def validate_currency(value: str) -> None:
+    if value not in locales.currency_codes():
+        raise ValidationError(_("“%(value)s” is not a currency we know."), params={"value": value}, code="currency")
+
+
+def validate_timezone(value: str) -> None:
+    if value not in locales.timezone_names():
+        raise ValidationError(_("“%(value)s” is not a time zone we know."), params={"value": value}, code="timezone")
+
+
 class Merchant(models.Model):
     """A shop: the tenant. Everything a shop owns carries its merchant_id."""
 
     name = models.CharField(_("shop name"), max_length=120)
     slug = models.SlugField(_("short name"), max_length=60, unique=True)
-    country = models.CharField(_("country"), max_length=2)
-    currency = models.CharField(_("currency"), max_length=3)
-    timezone = models.CharField(_("time zone"), max_length=64)
+    country = models.CharField(_("country"), max_length=2, validators=[validate_country])
+    currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency])
+    timezone = models.CharField(_("time zone"), max_length=64, validators=[validate_timezone])
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

@@ -1,11 +1,13 @@
 """The owner's console shell: sign-up, shop details, locations, staff, invitations, audit log."""
 
+import copy
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -92,7 +94,10 @@ def merchant_settings(request: MerchantRequest) -> HttpResponse:
 @require_POST
 @login_required
 def merchant_switch(request: HttpRequest) -> HttpResponse:
-    staff = get_object_or_404(Staff, user=request.user, is_active=True, merchant_id=request.POST.get("merchant"))
+    merchant_id = request.POST.get("merchant", "")
+    if not merchant_id.isdigit():
+        raise Http404  # not an id at all: a 404 like any shop this person does not work in, not a 500
+    staff = get_object_or_404(Staff, user=request.user, is_active=True, merchant_id=merchant_id)
     request.session[SESSION_KEY] = staff.merchant_id
     messages.info(request, _("You are now working in %(shop)s.") % {"shop": staff.merchant.name})
     return redirect("merchants:home")
@@ -113,7 +118,9 @@ def location_edit(request: MerchantRequest, pk: int | None = None) -> HttpRespon
         if pk
         else Location(merchant=request.merchant)
     )
-    form = LocationForm(request.POST or None, instance=location)
+    # The form gets a copy: validating writes the posted values into its instance, and the
+    # service must see the stored ones to know what changed.
+    form = LocationForm(request.POST or None, instance=copy.copy(location))
     if form.is_valid():
         try:
             if pk:
@@ -203,7 +210,11 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     except services.InvitationInvalid as error:
         return render(request, "merchants/invitation_invalid.html", {"reason": error.messages[0]}, status=410)
     signed_in = request.user.is_authenticated
-    form = None if signed_in else AcceptInvitationForm(request.POST or None, email=invitation.email)
+    form = (
+        None
+        if signed_in
+        else AcceptInvitationForm(request.POST or None, email=invitation.email, initial={"name": invitation.name})
+    )
     context = {"invitation": invitation, "form": form, "has_account": selectors.user_exists(email=invitation.email)}
     if request.method == "POST" and (signed_in or form.is_valid()):
         try:

@@ -1,6 +1,7 @@
 """Shared fixtures: two shops, and a signed-in client per role in the first one."""
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from loyalty.celery import app as celery_app
@@ -8,6 +9,24 @@ from merchants.middleware import SESSION_KEY
 from merchants.models import Role
 
 from .factories import LocationFactory, MerchantFactory, StaffFactory
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Row locks and concurrency are PostgreSQL's guarantees; SQLite runs skip those tests."""
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://... (CI does)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def django_db_keepdb(request) -> bool:
+    """--reuse-db keeps PostgreSQL's test database. SQLite's is a file (so the Celery worker test
+    can share it) rebuilt every run, in a fraction of a second, so an edited migration always applies."""
+    reuse = request.config.getvalue("reuse_db") and not request.config.getvalue("create_db")
+    return bool(reuse) and connection.vendor != "sqlite"
 
 
 @pytest.fixture(autouse=True)

@@ -21,14 +21,14 @@ from merchants.models import Role, token_hash
 from merchants.services import invitation_create
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
-REDIS_DB = 15  # a database of its own, emptied before the test
+REDIS_DB = 15  # a database of its own, emptied before and after the test
 LINK = re.compile(r"https?://\S+/invite/(?P<token>[\w-]+)/")
 END_OF_MESSAGE = b"-" * 79  # Django's file backend writes this line after each message
 TIMEOUT = 30
 
 
 @pytest.fixture
-def broker_url() -> str:
+def broker_url():
     parts = urlsplit(REDIS_URL)
     try:
         socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=1).close()
@@ -37,7 +37,8 @@ def broker_url() -> str:
     url = parts._replace(path=f"/{REDIS_DB}").geturl()
     with redis.Redis.from_url(url, socket_timeout=2) as client:
         client.flushdb()
-    return url
+        yield url
+        client.flushdb()
 
 
 def _drop_connection_pools() -> None:
@@ -84,7 +85,7 @@ def _start_worker(*, queue: str, broker_url: str, mail_dir: Path, log: Path) -> 
         "EMAIL_URL": f"filemail://{mail_dir}",
     }
     command = [sys.executable, "-m", "celery", "-A", "loyalty", "worker", "--pool=solo", "--concurrency=1"]
-    command += ["-Q", queue + "-x", "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"]
+    command += ["-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"]
     with log.open("wb") as out:
         return subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
 
@@ -118,7 +119,9 @@ def test_worker_sends_the_invitation_email_with_a_working_link(owner, queue, bro
     mail_dir.mkdir()
     worker = _start_worker(queue=queue, broker_url=broker_url, mail_dir=mail_dir, log=log)
     try:
-        invitation = invitation_create(merchant=owner.merchant, by=owner, email="new.cashier@example.com", role=Role.CASHIER)
+        invitation = invitation_create(
+            merchant=owner.merchant, by=owner, email="new.cashier@example.com", role=Role.CASHIER
+        )
         email = message_from_bytes(_wait_for_email(mail_dir, worker, log), policy=policy.default)
     finally:
         _stop(worker)

@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user
 from django.test import Client
 from django.urls import reverse
@@ -54,7 +55,7 @@ def test_inviting_sends_one_email_to_the_invitee(owner_client, mailoutbox, djang
 def test_invitation_email_holds_a_link_to_accept(owner_client, mailoutbox, django_capture_on_commit_callbacks):
     _invite(owner_client, django_capture_on_commit_callbacks, email="weiling@example.com")
 
-    assert "http://127.0.0.1:8000/invite/" in mailoutbox[0].body
+    assert f"{settings.SITE_URL.rstrip('/')}/invite/" in mailoutbox[0].body
 
 
 def test_inviting_stores_a_pending_invitation_without_the_token(

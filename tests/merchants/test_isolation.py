@@ -143,3 +143,10 @@ def test_home_counts_only_the_current_shops_locations_and_staff(owner_client, ot
 
     assert (response.context["location_count"], response.context["staff_count"]) == (1, 1)
 
+
+@pytest.mark.parametrize("value", ["", "abc", "1 OR 1=1"])
+def test_switch_with_a_malformed_shop_id_is_404_and_keeps_the_session(owner_client, merchant, value):
+    response = owner_client.post(reverse("merchants:switch"), {"merchant": value})
+
+    assert response.status_code == 404
+    assert owner_client.session[SESSION_KEY] == merchant.pk

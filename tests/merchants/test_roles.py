@@ -149,9 +149,7 @@ def test_anonymous_visitor_is_sent_to_sign_in(client, url_name, args):
     assert response.url == f"{reverse('merchants:login')}?next={url}"
 
 
-@pytest.mark.parametrize(
-    "url_name", ["merchants:switch", "merchants:invitation_resend", "merchants:invitation_revoke"]
-)
+@pytest.mark.parametrize("url_name", ["merchants:switch", "merchants:invitation_resend", "merchants:invitation_revoke"])
 def test_anonymous_post_is_sent_to_sign_in(client, url_name):
     url = reverse(url_name, args=[] if url_name == "merchants:switch" else [1])
 

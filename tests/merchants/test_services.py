@@ -19,7 +19,8 @@ def other_owner(other_merchant):
 
 
 @pytest.mark.parametrize(
-    "change", [{"role": Role.MANAGER}, {"role": Role.CASHIER}, {"is_active": False}, {"role": Role.CASHIER, "is_active": False}]
+    "change",
+    [{"role": Role.MANAGER}, {"role": Role.CASHIER}, {"is_active": False}, {"role": Role.CASHIER, "is_active": False}],
 )
 def test_staff_update_keeps_the_last_owner(owner, change):
     with pytest.raises(ValidationError) as raised:
@@ -139,6 +140,15 @@ def test_merchant_update_refuses_an_invalid_value_and_changes_nothing(owner, mer
     assert not AuditLog.objects.exists()
 
 
+@pytest.mark.parametrize(("field", "value"), [("timezone", "Mars/Olympus"), ("currency", "XYZ"), ("country", "QQ")])
+def test_merchant_update_refuses_an_unknown_code(owner, merchant, field, value):
+    with pytest.raises(ValidationError) as raised:
+        services.merchant_update(merchant=merchant, by=owner, **{field: value})
+
+    assert field in raised.value.message_dict
+    assert getattr(Merchant.objects.get(pk=merchant.pk), field) != value
+
+
 def test_location_update_refuses_to_close_the_last_open_location(owner, merchant):
     last = Location.objects.for_merchant(merchant).get()
 
@@ -219,7 +229,9 @@ def test_invitations_purge_deletes_only_old_closed_invitations(merchant):
         lambda merchant, by: services.location_update(
             location=Location.objects.for_merchant(merchant).get(), by=by, name="Taken over"
         ),
-        lambda merchant, by: services.invitation_create(merchant=merchant, by=by, email="spy@example.com", role="cashier"),
+        lambda merchant, by: services.invitation_create(
+            merchant=merchant, by=by, email="spy@example.com", role="cashier"
+        ),
         lambda merchant, by: services.invitation_resend(invitation=InvitationFactory(merchant=merchant), by=by),
         lambda merchant, by: services.invitation_revoke(invitation=InvitationFactory(merchant=merchant), by=by),
         lambda merchant, by: services.staff_update(
