@@ -55,10 +55,13 @@ def _drop_connection_pools() -> None:
 def queue(broker_url: str):
     """Publish for real to a queue of this run only, which no leftover worker listens to."""
     conf = celery_app.conf
-    names = ["task_always_eager", "broker_url", "broker_transport_options", "task_default_queue"]
+    names = ["task_always_eager", "broker_write_url", "broker_transport_options", "task_default_queue"]
     saved = {name: conf[name] for name in names}
     name = f"test-worker-{uuid.uuid4().hex[:12]}"
-    conf.update(task_always_eager=False, broker_url=broker_url, broker_transport_options={}, task_default_queue=name)
+    # broker_write_url, not broker_url: Celery lets a CELERY_BROKER_URL variable override broker_url.
+    conf.update(
+        task_always_eager=False, broker_write_url=broker_url, broker_transport_options={}, task_default_queue=name
+    )
     _drop_connection_pools()
     yield name
     _drop_connection_pools()
