@@ -31,6 +31,12 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path(
+        "account/password/",
+        auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("merchants:password_change_done")),
+        name="password_change",
+    ),
+    path("account/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("shop/new/", views.merchant_create, name="merchant_create"),
     path("shop/new/defaults/", views.country_defaults, name="country_defaults"),
     path("shop/settings/", views.merchant_settings, name="settings"),

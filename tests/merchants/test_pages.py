@@ -315,3 +315,25 @@ def test_after_switching_the_role_is_the_one_held_in_that_shop(owner_client, sec
     owner_client.post(reverse("merchants:switch"), {"merchant": second_shop.pk})
 
     assert owner_client.get(reverse("merchants:settings")).status_code == 403
+
+
+def test_password_change_sets_the_new_password(cashier_client, cashier):
+    response = cashier_client.post(
+        reverse("merchants:password_change"),
+        {"old_password": "test-pass-123", "new_password1": "a-new-secret-456", "new_password2": "a-new-secret-456"},
+    )
+
+    assert response.status_code == 302
+    cashier.user.refresh_from_db()
+    assert cashier.user.check_password("a-new-secret-456")
+
+
+def test_owner_can_open_a_second_shop_and_is_switched_to_it(owner_client, owner):
+    owner_client.post(
+        reverse("merchants:merchant_create"),
+        {"name": "Bubbles Two", "country": "MY", "currency": "MYR", "timezone": "Asia/Kuala_Lumpur", "language": "en"},
+    )
+
+    response = owner_client.get(reverse("merchants:home"))
+    assert response.context["merchant"].name == "Bubbles Two"
+    assert len(response.context["memberships"]) == 2
