@@ -8,7 +8,7 @@ from functools import cache
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
-from babel.numbers import get_currency_name, get_territory_currencies
+from babel.numbers import get_currency_name, get_currency_precision, get_territory_currencies
 from django.conf import settings
 from django.utils.translation import get_language, to_locale
 
@@ -90,3 +90,12 @@ def country_defaults(country: str) -> dict[str, str]:
         "timezone": PREFERRED_ZONES.get(country, zones[0] if zones else ""),
         "language": official[0] if official else settings.LANGUAGE_CODE,
     }
+
+
+# ISO 4217 gives HUF and some others two decimals, but nobody pays in fillér: cash and card
+# terminals use whole units. These are the minor units shops really use.
+PRACTICAL_DECIMALS = {"HUF": 0, "JPY": 0, "KRW": 0, "VND": 0, "IDR": 0, "CLP": 0, "ISK": 0, "TWD": 0, "UGX": 0}
+
+
+def currency_decimals(code: str) -> int:
+    return PRACTICAL_DECIMALS.get(code, get_currency_precision(code))

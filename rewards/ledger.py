@@ -1,0 +1,995 @@
+"""The points ledger: the only module that writes PointsEntry rows and Account balances.
+
+Every write is one transaction that first locks the member's account row, so concurrent writes
+for one member queue up instead of racing on the balance. Invariants, tested on PostgreSQL:
+  1. account.balance == sum(entries.points) at every commit;
+  2. balance >= 0 (a CHECK constraint backs the service's own test);
+  3. an idempotency key already used returns the first result; with another payload: a conflict;
+  4. expiry takes the soonest-expiring credits first, never points already spent, and is idempotent;
+  5. a refund takes back at most what its purchase earned.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, models, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members.models import Member, random_code
+from merchants.actors import Actor
+from merchants.locales import currency_decimals
+from merchants.models import Location, Merchant, Role
+from merchants.services import audit_record
+
+from .models import (
+    Account,
+    ExpiryMode,
+    Kind,
+    Program,
+    Purchase,
+    Redemption,
+    Refund,
+    Reward,
+    RewardKind,
+    Tier,
+    TierChange,
+    TierFee,
+    VoucherStatus,
+)
+from .models import PointsEntry as Entry
+
+
+class LedgerError(ValidationError):
+    """A write the rules refuse; the message says why, in the user's language."""
+
+
+class IdempotencyConflict(LedgerError):
+    """The idempotency key was used before for a different request."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def add_months(day: date, months: int) -> date:
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    last = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(day.day, last))
+
+
+def local_today(merchant: Merchant, now: datetime | None = None) -> date:
+    return timezone.localtime(now or timezone.now(), merchant.tzinfo).date()
+
+
+def local_midnight(merchant: Merchant, day: date) -> datetime:
+    """The start of `day` in the shop's time zone."""
+    return datetime.combine(day, time.min, tzinfo=merchant.tzinfo)
+
+
+def request_hash(**payload: Any) -> str:
+    """A fingerprint of a write's inputs: a replayed key must come with the same request."""
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _replay(model: type[models.Model], merchant_id: int, key: str | None, digest: str, field: str = "idempotency_key"):
+    """The earlier result for this key, or None; a conflict if the key came with other inputs."""
+    if not key:
+        return None
+    done = model.objects.filter(merchant_id=merchant_id, **{field: key}).first()
+    if done is not None and done.request_hash != digest:
+        raise IdempotencyConflict(
+            _("This request key was already used for a different request."), code="idempotency_conflict"
+        )
+    return done
+
+
+def money_check(merchant: Merchant, amount: Decimal, *, field: str = "amount", limit: Decimal | None = None) -> Decimal:
+    """A positive amount with no more decimals than the shop's currency uses."""
+    if not isinstance(amount, Decimal):
+        amount = Decimal(str(amount))
+    if not amount.is_finite() or amount <= 0:
+        raise LedgerError({field: _("Enter an amount above zero.")}, code="amount")
+    places = currency_decimals(merchant.currency)
+    if -amount.as_tuple().exponent > places and amount != amount.quantize(Decimal(1).scaleb(-places)):
+        message = (
+            _("%(currency)s amounts have no decimals.")
+            if places == 0
+            else _("%(currency)s amounts have at most %(places)d decimals.")
+        )
+        raise LedgerError({field: message % {"currency": merchant.currency, "places": places}}, code="decimals")
+    if limit is not None and amount > limit:
+        raise LedgerError(
+            {field: _("That is more than %(limit)s, the largest amount this shop accepts.") % {"limit": limit}},
+            code="too_large",
+        )
+    return amount
+
+
+def _actor_fields(actor: Actor) -> dict[str, Any]:
+    return {"actor_kind": actor.kind, "actor_user": actor.user, "actor_label": actor.label[:120]}
+
+
+def _require(actor: Actor, role: Role, merchant_id: int) -> None:
+    if not actor.can(role, merchant_id):
+        raise PermissionDenied(_("Your role in this shop does not allow this."))
+
+
+def program_for(merchant: Merchant) -> Program:
+    program = Program.objects.filter(merchant=merchant).select_related("merchant").first()
+    if program is None:
+        program, _created = Program.objects.get_or_create(merchant=merchant)
+    program.merchant = merchant  # the caller's instance: no second fetch of the shop
+    return program
+
+
+def _lock(member: Member) -> Account:
+    """The member's account, row-locked until the transaction ends (created on first use)."""
+    account = Account.objects.select_for_update().filter(member=member).first()
+    if account is None:
+        account, _created = Account.objects.get_or_create(member=member, defaults={"merchant_id": member.merchant_id})
+        account = Account.objects.select_for_update().get(pk=account.pk)
+    account.member = member
+    return account
+
+
+def _lock_pair(member: Member, other: Member) -> tuple[Account, Account]:
+    """Lock two accounts in primary-key order, so two writers never wait on each other in a circle."""
+    for m in (member, other):
+        Account.objects.get_or_create(member=m, defaults={"merchant_id": m.merchant_id})
+    accounts = {
+        a.member_id: a for a in Account.objects.select_for_update().filter(member__in=[member, other]).order_by("pk")
+    }
+    accounts[member.pk].member, accounts[other.pk].member = member, other
+    return accounts[member.pk], accounts[other.pk]
+
+
+def credit_expiry(program: Program, at: datetime) -> datetime | None:
+    """When points credited at `at` expire under the rule in force now (later rule changes don't move it)."""
+    if program.expiry_mode != ExpiryMode.AFTER_EARNING:
+        return None
+    merchant = program.merchant
+    return local_midnight(merchant, add_months(local_today(merchant, at), program.expiry_months) + timedelta(days=1))
+
+
+def _entry(account: Account, *, kind: str, points: int, actor: Actor, **fields: Any) -> Entry:
+    """Apply `points` to the locked account in memory and build its ledger line (saved by the caller)."""
+    account.balance += points
+    if account.balance < 0:
+        raise LedgerError(_("Not enough points."), code="balance")
+    if points > 0 and kind in (Kind.EARN, Kind.BONUS, Kind.IMPORT):
+        account.lifetime_earned += points
+    return Entry(
+        merchant_id=account.merchant_id,
+        account=account,
+        kind=kind,
+        points=points,
+        balance_after=account.balance,
+        location=fields.pop("location", None) or actor.location,
+        **_actor_fields(actor),
+        **fields,
+    )
+
+
+def _rank(tier: Tier | None) -> Decimal:
+    return Decimal(-1) if tier is None else tier.threshold
+
+
+def _earned_tier(tiers: list[Tier], total: Decimal) -> Tier | None:
+    qualified = [t for t in tiers if not t.is_paid and t.threshold <= total]
+    return max(qualified, key=lambda t: t.threshold, default=None)
+
+
+def _multiplier(account: Account, tiers: list[Tier], today: date) -> Decimal:
+    """The best multiplier among the earned tier and a paid tier still paid for."""
+    by_id = {t.pk: t for t in tiers}
+    candidates = [by_id.get(account.tier_id)]
+    if account.paid_tier_id and account.paid_until and account.paid_until >= today:
+        candidates.append(by_id.get(account.paid_tier_id))
+    return max((t.multiplier for t in candidates if t is not None), default=Decimal(1))
+
+
+def _round(value: Decimal, rounding: str) -> int:
+    mode = {"down": ROUND_FLOOR, "up": ROUND_CEILING}.get(rounding, ROUND_HALF_UP)
+    return int(value.quantize(Decimal(1), rounding=mode))
+
+
+def _promote(account: Account, tiers: list[Tier], program: Program, today: date) -> TierChange | None:
+    """Move up as soon as the rolling total qualifies; never down here (the review job does that)."""
+    best = _earned_tier(tiers, account.qualifying_total)
+    current = next((t for t in tiers if t.pk == account.tier_id), None)
+    if best is None or _rank(best) <= _rank(current):
+        return None
+    account.tier = best
+    account.tier_until = add_months(today, program.tier_window_months)
+    return TierChange(
+        merchant_id=account.merchant_id, account=account, from_tier=current, to_tier=best, reason="earned"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Purchases
+
+
+@dataclass
+class EarnPreview:
+    points: int
+    reason: str  # why the points are what they are, for the cashier
+
+
+def purchase_preview(*, member: Member, amount: Decimal, program: Program | None = None) -> EarnPreview:
+    """What recording this purchase would earn, without writing anything (the counter shows it)."""
+    program = program or program_for(member.merchant)
+    account = Account.objects.filter(member=member).first() or Account(member=member, merchant_id=member.merchant_id)
+    tiers = list(Tier.objects.for_merchant(member.merchant))
+    today = local_today(member.merchant)
+    points, reason = _earn_points(program, account, tiers, amount, today)
+    return EarnPreview(points=points, reason=reason)
+
+
+def _earn_points(
+    program: Program, account: Account, tiers: list[Tier], amount: Decimal, today: date
+) -> tuple[int, str]:
+    if amount < program.min_purchase:
+        return 0, _("Below the minimum purchase of %(min)s.") % {"min": program.min_purchase}
+    earned_today = account.day_earned if account.day == today else 0
+    if program.is_stamps:
+        if program.one_stamp_per_day and earned_today:
+            return 0, _("Already stamped today.")
+        points, reason = 1, ""
+    else:
+        points = _round(amount * program.points_per_unit * _multiplier(account, tiers, today), program.rounding)
+        reason = ""
+    if program.daily_cap is not None and points > program.daily_cap - earned_today:
+        points = max(program.daily_cap - earned_today, 0)
+        reason = _("Daily limit of %(cap)d reached.") % {"cap": program.daily_cap}
+    return points, reason
+
+
+@transaction.atomic
+def purchase_record(
+    *,
+    member: Member,
+    amount: Decimal,
+    actor: Actor,
+    receipt: str = "",
+    location: Location | None = None,
+    idempotency_key: str | None = None,
+) -> Purchase:
+    """Record a purchase and credit what it earns: one lock, two inserts, one update."""
+    merchant = member.merchant
+    program = program_for(merchant)
+    amount = money_check(merchant, amount, limit=program.max_purchase)
+    location = location or actor.location
+    digest = request_hash(member=member.pk, amount=amount, receipt=receipt)
+    referrer = member.referred_by if program.referral_bonus and member.referred_by_id else None
+    if referrer is not None:
+        account, referrer_account = _lock_pair(member, referrer)
+    else:
+        account, referrer_account = _lock(member), None
+    if done := _replay(Purchase, merchant.pk, idempotency_key, digest):
+        return done
+    tiers = list(Tier.objects.for_merchant(merchant))
+    now = timezone.now()
+    today = local_today(merchant, now)
+    points, _why = _earn_points(program, account, tiers, amount, today)
+    first_purchase = account.purchase_count == 0
+    purchase = Purchase.objects.create(
+        merchant=merchant,
+        account=account,
+        amount=amount,
+        points=points,
+        receipt=receipt,
+        location=location,
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+        created_at=now,
+        **_actor_fields(actor),
+    )
+    entries = []
+    if points:
+        reason = receipt and _("Receipt %(receipt)s") % {"receipt": receipt}
+        entries.append(
+            _entry(
+                account,
+                kind=Kind.EARN,
+                points=points,
+                actor=actor,
+                purchase=purchase,
+                reason=reason,
+                location=location,
+                expires_at=credit_expiry(program, now),
+                created_at=now,
+            )
+        )
+    if account.day != today:
+        account.day, account.day_earned = today, 0
+    account.day_earned += points
+    account.purchase_count += 1
+    account.lifetime_spend += amount
+    account.qualifying_total += amount if program.tier_basis == "spend" else points
+    account.last_activity_at = account.last_purchase_at = now
+    tier_change = _promote(account, tiers, program, today)
+    if referrer_account is not None and first_purchase:
+        entries += _referral_bonus(program, account, referrer_account, actor, now)
+    if program.is_stamps:
+        _stamp_card_full(program, account, entries, actor, now)
+    Entry.objects.bulk_create(entries)
+    account.save(
+        update_fields=[
+            "balance",
+            "lifetime_earned",
+            "lifetime_spend",
+            "purchase_count",
+            "qualifying_total",
+            "tier",
+            "tier_until",
+            "day",
+            "day_earned",
+            "last_activity_at",
+            "last_purchase_at",
+        ]
+    )
+    if tier_change:
+        tier_change.save()
+    return purchase
+
+
+def _referral_bonus(program: Program, account: Account, referrer: Account, actor: Actor, now: datetime) -> list[Entry]:
+    """Both sides of a referral earn the bonus at the new member's first purchase."""
+    bonus, expires = program.referral_bonus, credit_expiry(program, now)
+    member = account.member
+    new_side = _entry(
+        account,
+        kind=Kind.BONUS,
+        points=bonus,
+        actor=actor,
+        expires_at=expires,
+        created_at=now,
+        reason=_("Referral bonus: referred by %(name)s") % {"name": referrer.member},
+        idempotency_key=f"referral:{member.pk}:new",
+    )
+    old_side = _entry(
+        referrer,
+        kind=Kind.BONUS,
+        points=bonus,
+        actor=actor,
+        expires_at=expires,
+        created_at=now,
+        reason=_("Referral bonus: %(name)s joined") % {"name": member},
+        idempotency_key=f"referral:{member.pk}:referrer",
+    )
+    referrer.save(update_fields=["balance", "lifetime_earned"])
+    return [new_side, old_side]
+
+
+def _stamp_card_full(program: Program, account: Account, entries: list[Entry], actor: Actor, now: datetime) -> None:
+    """A full stamp card turns itself into its reward voucher."""
+    reward = program.stamp_reward
+    if reward is None or account.balance < program.stamps_per_card:
+        return
+    # The entries so far must exist before the redemption's debit line is ordered after them.
+    Entry.objects.bulk_create(entries)
+    entries.clear()
+    redemption = _issue_voucher(program, account, reward, program.stamps_per_card, Decimal(0), actor, now, key=None)
+    redemption.save()
+    entries.append(
+        _entry(
+            account,
+            kind=Kind.REDEEM,
+            points=-program.stamps_per_card,
+            actor=actor,
+            redemption=redemption,
+            reason=_("Full card: %(reward)s") % {"reward": reward.name},
+            created_at=now,
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Rewards and vouchers
+
+
+def _voucher_code(merchant_id: int) -> str:
+    for _attempt in range(10):
+        code = f"{random_code(4)}-{random_code(4)}"
+        if not Redemption.objects.filter(merchant_id=merchant_id, code=code).exists():
+            return code
+    raise RuntimeError("could not find a free voucher code")
+
+
+def _issue_voucher(
+    program: Program,
+    account: Account,
+    reward: Reward,
+    points: int,
+    discount: Decimal,
+    actor: Actor,
+    now: datetime,
+    key: str | None,
+    digest: str = "",
+) -> Redemption:
+    return Redemption(
+        merchant_id=account.merchant_id,
+        account=account,
+        reward=reward,
+        code=_voucher_code(account.merchant_id),
+        points=points,
+        discount=discount,
+        expires_at=now + timedelta(days=program.voucher_days),
+        location=actor.location,
+        idempotency_key=key,
+        request_hash=digest,
+        created_at=now,
+        **_actor_fields(actor),
+    )
+
+
+def reward_check(*, reward: Reward, account: Account, tiers: list[Tier], today: date) -> None:
+    """Why this member cannot have this reward now, as a LedgerError; None when they can."""
+    if not reward.is_active or (reward.valid_from and reward.valid_from > today):
+        raise LedgerError(_("“%(reward)s” is not available now.") % {"reward": reward}, code="unavailable")
+    if reward.valid_until and reward.valid_until < today:
+        raise LedgerError(
+            _("“%(reward)s” ended on %(date)s.") % {"reward": reward, "date": reward.valid_until}, code="unavailable"
+        )
+    if reward.stock is not None and reward.stock < 1:
+        raise LedgerError(_("“%(reward)s” is out of stock.") % {"reward": reward}, code="stock")
+    if reward.min_tier_id:
+        by_id = {t.pk: t for t in tiers}
+        needed = by_id.get(reward.min_tier_id)
+        held = [by_id.get(account.tier_id)]
+        if account.paid_tier_id and account.paid_until and account.paid_until >= today:
+            held.append(by_id.get(account.paid_tier_id))
+        if needed and not any(t and (t.pk == needed.pk or _rank(t) > _rank(needed)) for t in held):
+            raise LedgerError(
+                _("“%(reward)s” is for %(tier)s members and above.") % {"reward": reward, "tier": needed},
+                code="tier",
+            )
+
+
+@transaction.atomic
+def reward_redeem(
+    *,
+    member: Member,
+    reward: Reward,
+    actor: Actor,
+    points: int | None = None,
+    idempotency_key: str | None = None,
+) -> Redemption:
+    """Spend points on a reward: the member gets a voucher code to use at the counter."""
+    merchant = member.merchant
+    if reward.merchant_id != merchant.pk:
+        raise PermissionDenied("reward and member belong to different shops")
+    program = program_for(merchant)
+    digest = request_hash(member=member.pk, reward=reward.pk, points=points)
+    account = _lock(member)
+    if done := _replay(Redemption, merchant.pk, idempotency_key, digest):
+        return done
+    now = timezone.now()
+    today = local_today(merchant, now)
+    reward = Reward.objects.select_for_update().get(pk=reward.pk)  # stock is counted under this lock
+    reward_check(reward=reward, account=account, tiers=list(Tier.objects.for_merchant(merchant)), today=today)
+    discount = Decimal(0)
+    if reward.kind == RewardKind.PAY_WITH_POINTS:
+        points = int(points or 0)
+        if points < reward.points_cost or points % reward.points_step:
+            raise LedgerError(
+                {
+                    "points": _("Use at least %(min)d points, in steps of %(step)d.")
+                    % {"min": reward.points_cost, "step": reward.points_step}
+                },
+                code="points_step",
+            )
+        places = Decimal(1).scaleb(-currency_decimals(merchant.currency))
+        discount = (points * program.point_value).quantize(places, rounding=ROUND_FLOOR)
+    else:
+        points = reward.points_cost
+    if points > account.balance:
+        raise LedgerError(
+            _("%(name)s has %(balance)d and needs %(points)d for “%(reward)s”.")
+            % {"name": member, "balance": account.balance, "points": points, "reward": reward},
+            code="balance",
+        )
+    redemption = _issue_voucher(program, account, reward, points, discount, actor, now, idempotency_key, digest)
+    redemption.save()
+    _entry(
+        account,
+        kind=Kind.REDEEM,
+        points=-points,
+        actor=actor,
+        redemption=redemption,
+        created_at=now,
+        reason=reward.name,
+    ).save()
+    account.last_activity_at = now
+    account.save(update_fields=["balance", "last_activity_at"])
+    if reward.stock is not None:
+        Reward.objects.filter(pk=reward.pk).update(stock=F("stock") - 1)
+    return redemption
+
+
+@transaction.atomic
+def voucher_use(*, redemption: Redemption, actor: Actor, idempotency_key: str | None = None) -> Redemption:
+    """Mark a voucher used at the counter. Works once; a replay of the same request returns it."""
+    voucher = Redemption.objects.select_for_update().get(pk=redemption.pk)
+    if idempotency_key and voucher.used_key == idempotency_key:
+        return voucher
+    if voucher.status == VoucherStatus.USED:
+        used = timezone.localtime(voucher.used_at).strftime("%Y-%m-%d %H:%M")
+        raise LedgerError(
+            _("Voucher %(code)s was already used on %(when)s.") % {"code": voucher.code, "when": used}, code="used"
+        )
+    if voucher.status == VoucherStatus.VOIDED:
+        raise LedgerError(_("Voucher %(code)s was voided.") % {"code": voucher.code}, code="voided")
+    if voucher.expires_at <= timezone.now():
+        raise LedgerError(_("Voucher %(code)s has expired.") % {"code": voucher.code}, code="expired")
+    voucher.status = VoucherStatus.USED
+    voucher.used_at = timezone.now()
+    voucher.used_by = actor.user
+    voucher.used_key = idempotency_key
+    voucher.save(update_fields=["status", "used_at", "used_by", "used_key"])
+    return voucher
+
+
+@transaction.atomic
+def voucher_void(*, redemption: Redemption, actor: Actor, reason: str = "") -> Redemption:
+    """Cancel an unused voucher: its points go back to the member, its stock back to the shelf."""
+    _require(actor, Role.MANAGER, redemption.merchant_id)
+    member = Member.objects.get(pk=redemption.account.member_id)
+    account = _lock(member)
+    voucher = Redemption.objects.select_for_update().select_related("reward").get(pk=redemption.pk)
+    if voucher.status == VoucherStatus.VOIDED:
+        return voucher  # voiding twice is the same as voiding once
+    if voucher.status == VoucherStatus.USED:
+        raise LedgerError(
+            _("Voucher %(code)s was already used and cannot be voided.") % {"code": voucher.code}, code="used"
+        )
+    now = timezone.now()
+    voucher.status, voucher.voided_at, voucher.voided_by = VoucherStatus.VOIDED, now, actor.user
+    voucher.save(update_fields=["status", "voided_at", "voided_by"])
+    program = program_for(member.merchant)
+    _entry(
+        account,
+        kind=Kind.REVERSAL,
+        points=voucher.points,
+        actor=actor,
+        redemption=voucher,
+        created_at=now,
+        expires_at=credit_expiry(program, now),
+        reason=(_("Voucher %(code)s voided") % {"code": voucher.code} + (f": {reason}" if reason else ""))[:200],
+        idempotency_key=f"void:{voucher.pk}",
+    ).save()
+    account.save(update_fields=["balance"])
+    if voucher.reward.stock is not None:
+        Reward.objects.filter(pk=voucher.reward_id).update(stock=F("stock") + 1)
+    return voucher
+
+
+# ---------------------------------------------------------------------------------------------
+# Refunds, adjustments, bonuses
+
+
+@transaction.atomic
+def purchase_refund(
+    *, purchase: Purchase, amount: Decimal, actor: Actor, reason: str = "", idempotency_key: str | None = None
+) -> Refund:
+    """Take back the points a purchase earned, in proportion to the amount refunded.
+
+    If the member already spent them, the balance stops at zero and the rest is the refund's shortfall.
+    """
+    merchant = Merchant.objects.get(pk=purchase.merchant_id)
+    _require(actor, Role.MANAGER, merchant.pk)
+    amount = money_check(merchant, amount)
+    digest = request_hash(purchase=purchase.pk, amount=amount)
+    member = Member.objects.select_related("merchant").get(pk=purchase.account.member_id)
+    account = _lock(member)
+    if done := _replay(Refund, merchant.pk, idempotency_key, digest):
+        return done
+    purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
+    if amount > purchase.refundable:
+        raise LedgerError(
+            {"amount": _("Only %(left)s of this purchase is left to refund.") % {"left": purchase.refundable}},
+            code="refund_too_large",
+        )
+    refunded = purchase.refunded_amount + amount
+    # Cumulative, so several partial refunds add up to exactly the points earned, never more.
+    due = int((purchase.points * refunded / purchase.amount).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    due = min(due, purchase.points) - purchase.points_reversed
+    taken = min(due, account.balance)
+    now = timezone.now()
+    refund = Refund.objects.create(
+        merchant=merchant,
+        purchase=purchase,
+        amount=amount,
+        points=taken,
+        shortfall=due - taken,
+        reason=reason,
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+        created_at=now,
+        **_actor_fields(actor),
+    )
+    if taken:
+        _entry(
+            account,
+            kind=Kind.REVERSAL,
+            points=-taken,
+            actor=actor,
+            purchase=purchase,
+            refund=refund,
+            created_at=now,
+            reason=(_("Refund of %(amount)s") % {"amount": amount} + (f": {reason}" if reason else ""))[:200],
+        ).save()
+    purchase.refunded_amount = refunded
+    purchase.points_reversed += due
+    purchase.save(update_fields=["refunded_amount", "points_reversed"])
+    program = program_for(merchant)
+    account.lifetime_spend -= amount
+    account.qualifying_total = max(account.qualifying_total - (amount if program.tier_basis == "spend" else due), 0)
+    account.save(update_fields=["balance", "lifetime_spend", "qualifying_total"])
+    return refund
+
+
+@transaction.atomic
+def points_adjust(
+    *, member: Member, points: int, reason: str, actor: Actor, idempotency_key: str | None = None
+) -> Entry:
+    """A manager's correction, with a reason; written to the audit log too."""
+    _require(actor, Role.MANAGER, member.merchant_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise LedgerError({"reason": _("Say why you adjust the points.")}, code="reason")
+    if not points:
+        raise LedgerError({"points": _("Enter a number of points other than zero.")}, code="points")
+    digest = request_hash(member=member.pk, points=points, reason=reason)
+    account = _lock(member)
+    if done := _replay(Entry, member.merchant_id, idempotency_key, digest):
+        return done
+    if account.balance + points < 0:
+        raise LedgerError(
+            {"points": _("%(name)s has only %(balance)d points.") % {"name": member, "balance": account.balance}},
+            code="balance",
+        )
+    now = timezone.now()
+    program = program_for(member.merchant)
+    entry = _entry(
+        account,
+        kind=Kind.ADJUST,
+        points=points,
+        actor=actor,
+        reason=reason[:200],
+        created_at=now,
+        expires_at=credit_expiry(program, now) if points > 0 else None,
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+    )
+    entry.save()
+    account.save(update_fields=["balance", "lifetime_earned"])
+    audit_record(
+        merchant=member.merchant,
+        actor=actor.user,
+        action="points.adjust",
+        obj=member,
+        after={"points": points, "reason": reason, "balance": account.balance},
+    )
+    return entry
+
+
+@transaction.atomic
+def points_credit(
+    *,
+    member: Member,
+    points: int,
+    kind: str,
+    reason: str,
+    actor: Actor,
+    idempotency_key: str,
+    expires_at: datetime | None = None,
+) -> Entry | None:
+    """A bonus (welcome, birthday, campaign) or an imported opening balance. Once per key."""
+    if points <= 0:
+        return None
+    account = _lock(member)
+    if done := Entry.objects.filter(merchant_id=member.merchant_id, idempotency_key=idempotency_key).first():
+        return done
+    now = timezone.now()
+    program = program_for(member.merchant)
+    entry = _entry(
+        account,
+        kind=kind,
+        points=points,
+        actor=actor,
+        reason=reason[:200],
+        created_at=now,
+        expires_at=expires_at or credit_expiry(program, now),
+        idempotency_key=idempotency_key,
+    )
+    entry.save()
+    account.save(update_fields=["balance", "lifetime_earned"])
+    return entry
+
+
+def welcome_bonus(*, member: Member, actor: Actor) -> Entry | None:
+    program = program_for(member.merchant)
+    return points_credit(
+        member=member,
+        points=program.welcome_bonus,
+        kind=Kind.BONUS,
+        actor=actor,
+        reason=_("Welcome bonus"),
+        idempotency_key=f"welcome:{member.pk}",
+    )
+
+
+def birthday_bonuses(*, merchant: Merchant, today: date | None = None) -> int:
+    """Give today's birthday bonus (the shop's today) to each member born on this day; once a year."""
+    program = program_for(merchant)
+    if not program.birthday_bonus:
+        return 0
+    today = today or local_today(merchant)
+    days = [today.day] + ([29] if (today.month, today.day) == (2, 28) and not _leap(today.year) else [])
+    members = Member.objects.for_merchant(merchant).filter(birthday__month=today.month, birthday__day__in=days)
+    given = 0
+    actor = Actor.job("birthday")
+    for member in members.select_related("merchant").iterator():
+        entry = points_credit(
+            member=member,
+            points=program.birthday_bonus,
+            kind=Kind.BONUS,
+            actor=actor,
+            reason=_("Happy birthday!"),
+            idempotency_key=f"birthday:{member.pk}:{today.year}",
+        )
+        given += entry is not None
+    return given
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Paid tiers
+
+
+@transaction.atomic
+def tier_fee_record(
+    *, member: Member, tier: Tier, amount: Decimal, actor: Actor, idempotency_key: str | None = None
+) -> TierFee:
+    """The cashier took a membership fee: the member holds the tier until the paid period ends."""
+    merchant = member.merchant
+    if tier.merchant_id != merchant.pk or not tier.is_paid:
+        raise LedgerError(_("“%(tier)s” is not a paid membership.") % {"tier": tier}, code="tier")
+    amount = money_check(merchant, amount)
+    digest = request_hash(member=member.pk, tier=tier.pk, amount=amount)
+    account = _lock(member)
+    if done := _replay(TierFee, merchant.pk, idempotency_key, digest):
+        return done
+    today = local_today(merchant)
+    # Paying again before the end extends the current period instead of overlapping it.
+    start = (
+        account.paid_until + timedelta(days=1)
+        if account.paid_tier_id == tier.pk and account.paid_until and account.paid_until >= today
+        else today
+    )
+    end = add_months(start, tier.paid_months) - timedelta(days=1)
+    fee = TierFee.objects.create(
+        merchant=merchant,
+        account=account,
+        tier=tier,
+        amount=amount,
+        starts_on=start,
+        ends_on=end,
+        location=actor.location,
+        actor_user=actor.user,
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+    )
+    if account.paid_tier_id != tier.pk or not account.paid_until or account.paid_until < today:
+        TierChange.objects.create(
+            merchant=merchant, account=account, from_tier=account.tier, to_tier=tier, reason="paid"
+        )
+    account.paid_tier, account.paid_until = tier, end
+    account.save(update_fields=["paid_tier", "paid_until"])
+    return fee
+
+
+# ---------------------------------------------------------------------------------------------
+# Jobs: expiry and the tier review, set-based
+
+
+EXPIRY_BATCH = 5000
+
+
+def points_expire(*, merchant: Merchant, now: datetime | None = None) -> int:
+    """Expire what is due: returns the points expired. Running it again changes nothing.
+
+    Credits are consumed soonest-expiring first, so for each account the points that expire by
+    `now` are (credits due by now) minus (all debits so far, earlier expiries included), if positive.
+    Only accounts with a credit that fell due since the last run are looked at.
+    """
+    now = now or timezone.now()
+    program = program_for(merchant)
+    since = program.expired_through
+    due = Entry.objects.filter(merchant=merchant, points__gt=0, expires_at__lte=now)
+    if since:
+        due = due.filter(expires_at__gt=since)
+    account_ids = list(due.values_list("account_id", flat=True).distinct().order_by("account_id"))
+    total = 0
+    for start in range(0, len(account_ids), EXPIRY_BATCH):
+        total += _expire_batch(merchant, account_ids[start : start + EXPIRY_BATCH], now)
+    if program.expiry_mode == ExpiryMode.AFTER_INACTIVITY:
+        total += _expire_inactive(merchant, program, now)
+    Program.objects.filter(pk=program.pk).update(expired_through=now, last_expiry_run=local_today(merchant, now))
+    return total
+
+
+@transaction.atomic
+def _expire_batch(merchant: Merchant, account_ids: list[int], now: datetime) -> int:
+    locked = list(
+        Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk").values_list("pk", flat=True)
+    )
+    dues = (
+        Entry.objects.filter(account_id__in=locked)
+        .values("account_id")
+        .annotate(
+            due=Sum("points", filter=Q(points__gt=0, expires_at__lte=now), default=0)
+            + Sum("points", filter=Q(points__lt=0), default=0)
+        )
+        .filter(due__gt=0)
+    )
+    return _write_expiries(merchant, {row["account_id"]: row["due"] for row in dues}, now, _("Points expired"))
+
+
+def _expire_inactive(merchant: Merchant, program: Program, now: datetime) -> int:
+    cutoff = local_midnight(merchant, add_months(local_today(merchant, now), -program.expiry_months))
+    idle = Account.objects.filter(merchant=merchant, balance__gt=0).filter(
+        Q(last_activity_at__lt=cutoff) | Q(last_activity_at__isnull=True, created_at__lt=cutoff)
+    )
+    ids = list(idle.order_by("pk").values_list("pk", flat=True))
+    total = 0
+    for start in range(0, len(ids), EXPIRY_BATCH):
+        with transaction.atomic():
+            batch = Account.objects.select_for_update().filter(pk__in=ids[start : start + EXPIRY_BATCH], balance__gt=0)
+            dues = dict(batch.order_by("pk").values_list("pk", "balance"))
+            reason = _("Points expired after %(months)d months without a visit") % {"months": program.expiry_months}
+            total += _write_expiries(merchant, dues, now, reason)
+    return total
+
+
+def _write_expiries(merchant: Merchant, dues: dict[int, int], now: datetime, reason: str) -> int:
+    """One expiry line per account and one UPDATE for all their balances."""
+    if not dues:
+        return 0
+    balances = dict(Account.objects.filter(pk__in=dues).values_list("pk", "balance"))
+    Entry.objects.bulk_create(
+        Entry(
+            merchant=merchant,
+            account_id=pk,
+            kind=Kind.EXPIRE,
+            points=-due,
+            balance_after=balances[pk] - due,
+            reason=reason,
+            actor_kind="job",
+            actor_label="expiry",
+            created_at=now,
+        )
+        for pk, due in dues.items()
+    )
+    with connection.cursor() as cursor:
+        # Set-based: subtract each account's due in one statement.
+        values = ", ".join(["(%s, %s)"] * len(dues))
+        params = [v for pair in dues.items() for v in pair]
+        table = Account._meta.db_table
+        cursor.execute(
+            f"WITH due(id, points) AS (VALUES {values}) "  # noqa: S608 (only placeholders are interpolated)
+            f"UPDATE {table} SET balance = {table}.balance - due.points FROM due WHERE {table}.id = due.id",
+            params,
+        )
+    return sum(dues.values())
+
+
+def tier_review(*, merchant: Merchant, today: date | None = None) -> dict[str, int]:
+    """Nightly: recompute each member's rolling total, then settle tiers whose period has ended.
+
+    A member keeps a tier until its period ends (tier_until); then they keep it for another period
+    if they still qualify, or move down to the tier they do qualify for.
+    """
+    today = today or local_today(merchant)
+    program = program_for(merchant)
+    window_start = local_midnight(merchant, add_months(today, -program.tier_window_months))
+    accounts = Account.objects.filter(merchant=merchant)
+    if program.tier_basis == "spend":
+        total = (
+            Purchase.objects.filter(account=models.OuterRef("pk"), created_at__gte=window_start)
+            .values("account")
+            .annotate(s=Sum(F("amount") - F("refunded_amount")))
+            .values("s")
+        )
+    else:
+        total = (
+            Entry.objects.filter(account=models.OuterRef("pk"), kind=Kind.EARN, created_at__gte=window_start)
+            .values("account")
+            .annotate(s=Sum("points"))
+            .values("s")
+        )
+    accounts.update(
+        qualifying_total=models.functions.Coalesce(
+            models.Subquery(total), Decimal(0), output_field=models.DecimalField()
+        )
+    )
+    tiers = list(Tier.objects.for_merchant(merchant))
+    counts = {"promoted": 0, "demoted": 0, "kept": 0, "lapsed": 0}
+    settle = accounts.filter(
+        Q(tier_until__lte=today) | Q(tier__isnull=True) | Q(paid_until__lt=today, paid_tier__isnull=False)
+    )
+    for account_id in settle.values_list("pk", flat=True).iterator():
+        outcome = _settle_tier(account_id, tiers, program, today)
+        if outcome:
+            counts[outcome] += 1
+    return counts
+
+
+@transaction.atomic
+def _settle_tier(account_id: int, tiers: list[Tier], program: Program, today: date) -> str | None:
+    account = Account.objects.select_for_update().get(pk=account_id)
+    by_id = {t.pk: t for t in tiers}
+    current = by_id.get(account.tier_id)
+    outcome = None
+    if account.paid_tier_id and account.paid_until and account.paid_until < today:
+        TierChange.objects.create(
+            merchant_id=account.merchant_id,
+            account=account,
+            from_tier=by_id.get(account.paid_tier_id),
+            to_tier=current,
+            reason="lapsed",
+        )
+        account.paid_tier = None
+        outcome = "lapsed"
+    earned = _earned_tier(tiers, account.qualifying_total)
+    if _rank(earned) > _rank(current):
+        account.tier, account.tier_until, outcome = earned, add_months(today, program.tier_window_months), "promoted"
+        TierChange.objects.create(
+            merchant_id=account.merchant_id, account=account, from_tier=current, to_tier=earned, reason="review"
+        )
+    elif current is not None and account.tier_until and account.tier_until <= today:
+        if earned is not None and earned.pk == current.pk:
+            account.tier_until, outcome = add_months(today, program.tier_window_months), outcome or "kept"
+        else:
+            account.tier = earned
+            account.tier_until = add_months(today, program.tier_window_months) if earned else None
+            outcome = "demoted"
+            TierChange.objects.create(
+                merchant_id=account.merchant_id, account=account, from_tier=current, to_tier=earned, reason="review"
+            )
+    account.save(update_fields=["tier", "tier_until", "paid_tier"])
+    return outcome
+
+
+def paid_tier_reminders_due(*, merchant: Merchant, today: date | None = None) -> list[Account]:
+    """Accounts whose paid tier lapses within the reminder window and were not reminded for it."""
+    program = program_for(merchant)
+    today = today or local_today(merchant)
+    return list(
+        Account.objects.for_merchant(merchant)
+        .filter(
+            paid_tier__isnull=False,
+            paid_until__gte=today,
+            paid_until__lte=today + timedelta(days=program.paid_tier_reminder_days),
+        )
+        .exclude(paid_reminded_for=F("paid_until"))
+        .select_related("member", "paid_tier")
+    )
+
+
+def paid_tier_mark_reminded(*, account: Account) -> None:
+    Account.objects.filter(pk=account.pk).update(paid_reminded_for=account.paid_until)
