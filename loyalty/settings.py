@@ -180,9 +180,18 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_AGE = 60 * 60 * 12  # a shift; re-login after half a day
 X_FRAME_OPTIONS = "DENY"
 
+# Cache: Redis when there is one (shared by all processes, so a rule change reaches every worker
+# at once); otherwise each process's memory, where cached rules live at most a minute.
+REDIS_URL = env("REDIS_URL", default="")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
 # Celery: Redis in production; with no broker configured, kombu's filesystem transport lets a
 # real worker and beat run on a fresh machine with no server at all.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=env("REDIS_URL", default="filesystem://"))
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 CELERY_BROKER_FOLDER = Path(env("CELERY_BROKER_FOLDER", default=str(BASE_DIR / ".celery" / "broker")))
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_FOLDER.mkdir(parents=True, exist_ok=True)  # kombu does not create it
@@ -201,6 +210,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = env(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / ".celery" / "beat-schedule")
 )
 CELERY_BEAT_SCHEDULE = {
+    # Each shop's nightly work (expiry, tier review, birthdays, reminders) after its local midnight.
+    "rewards-daily": {
+        "task": "rewards.tasks.rewards_daily_dispatch_task",
+        "schedule": crontab(minute=5),
+    },
     "purge-stale-invitations": {
         "task": "merchants.tasks.invitations_purge_task",
         "schedule": crontab(minute=17, hour=3),

@@ -223,6 +223,12 @@ AUDIT_ACTIONS = {
     "invitation.revoke": _("Withdrew an invitation"),
     "staff.join": _("Joined the staff"),
     "staff.update": _("Changed a staff member's access"),
+    "program.update": _("Changed the loyalty program"),
+    "tier.create": _("Added a tier"),
+    "tier.update": _("Changed a tier"),
+    "reward.create": _("Added a reward"),
+    "reward.update": _("Changed a reward"),
+    "points.adjust": _("Adjusted a member's points"),
 }
 
 

@@ -10,14 +10,16 @@ for one member queue up instead of racing on the balance. Invariants, tested on 
 """
 
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -111,7 +113,8 @@ def money_check(merchant: Merchant, amount: Decimal, *, field: str = "amount", l
             {field: _("That is more than %(limit)s, the largest amount this shop accepts.") % {"limit": limit}},
             code="too_large",
         )
-    return amount
+    # One spelling per amount ("10" and "10.00" are the same request), in the currency's places.
+    return amount.quantize(Decimal(1).scaleb(-places))
 
 
 def _actor_fields(actor: Actor) -> dict[str, Any]:
@@ -129,6 +132,24 @@ def program_for(merchant: Merchant) -> Program:
         program, _created = Program.objects.get_or_create(merchant=merchant)
     program.merchant = merchant  # the caller's instance: no second fetch of the shop
     return program
+
+
+RULES_TTL = 60  # seconds; saving the program or a tier clears it at once (rewards.handlers)
+
+
+def rules_key(merchant_id: int) -> str:
+    return f"rewards:rules:{merchant_id}"
+
+
+def rules_for(merchant: Merchant) -> tuple[Program, list[Tier]]:
+    """The program and tiers, from the cache: recording a purchase then costs no query per rule or tier."""
+    cached = cache.get(rules_key(merchant.pk))
+    if cached is None:
+        cached = (program_for(merchant), list(Tier.objects.for_merchant(merchant)))
+        cache.set(rules_key(merchant.pk), cached, RULES_TTL)
+    program, tiers = cached
+    program.merchant = merchant
+    return program, tiers
 
 
 def _lock(member: Member) -> Account:
@@ -227,9 +248,9 @@ class EarnPreview:
 
 def purchase_preview(*, member: Member, amount: Decimal, program: Program | None = None) -> EarnPreview:
     """What recording this purchase would earn, without writing anything (the counter shows it)."""
-    program = program or program_for(member.merchant)
+    cached_program, tiers = rules_for(member.merchant)
+    program = program or cached_program
     account = Account.objects.filter(member=member).first() or Account(member=member, merchant_id=member.merchant_id)
-    tiers = list(Tier.objects.for_merchant(member.merchant))
     today = local_today(member.merchant)
     points, reason = _earn_points(program, account, tiers, amount, today)
     return EarnPreview(points=points, reason=reason)
@@ -266,18 +287,23 @@ def purchase_record(
 ) -> Purchase:
     """Record a purchase and credit what it earns: one lock, two inserts, one update."""
     merchant = member.merchant
-    program = program_for(merchant)
+    program, tiers = rules_for(merchant)
     amount = money_check(merchant, amount, limit=program.max_purchase)
     location = location or actor.location
     digest = request_hash(member=member.pk, amount=amount, receipt=receipt)
-    referrer = member.referred_by if program.referral_bonus and member.referred_by_id else None
-    if referrer is not None:
-        account, referrer_account = _lock_pair(member, referrer)
+    # The referrer's account is locked too, but only for a referred member's first purchase: an
+    # unlocked read is enough to rule it out, since a purchase count never goes back to zero.
+    first = (
+        program.referral_bonus
+        and member.referred_by_id
+        and not (Account.objects.filter(member=member, purchase_count__gt=0).exists())
+    )
+    if first:
+        account, referrer_account = _lock_pair(member, member.referred_by)
     else:
         account, referrer_account = _lock(member), None
     if done := _replay(Purchase, merchant.pk, idempotency_key, digest):
         return done
-    tiers = list(Tier.objects.for_merchant(merchant))
     now = timezone.now()
     today = local_today(merchant, now)
     points, _why = _earn_points(program, account, tiers, amount, today)
@@ -381,6 +407,8 @@ def _stamp_card_full(program: Program, account: Account, entries: list[Entry], a
     entries.clear()
     redemption = _issue_voucher(program, account, reward, program.stamps_per_card, Decimal(0), actor, now, key=None)
     redemption.save()
+    # A full card is owed its reward even when the shelf count says none are left.
+    Reward.objects.filter(pk=reward.pk, stock__gt=0).update(stock=F("stock") - 1)
     entries.append(
         _entry(
             account,
@@ -523,8 +551,17 @@ def voucher_use(*, redemption: Redemption, actor: Actor, idempotency_key: str | 
     voucher = Redemption.objects.select_for_update().get(pk=redemption.pk)
     if idempotency_key and voucher.used_key == idempotency_key:
         return voucher
+    if (
+        idempotency_key
+        and Redemption.objects.filter(merchant_id=voucher.merchant_id, used_key=idempotency_key).exists()
+    ):
+        raise IdempotencyConflict(
+            _("This request key was already used for a different request."), code="idempotency_conflict"
+        )
     if voucher.status == VoucherStatus.USED:
-        used = timezone.localtime(voucher.used_at).strftime("%Y-%m-%d %H:%M")
+        # In the shop's time, whoever asks (an API call has no shop time zone activated).
+        shop_tz = Merchant.objects.only("timezone").get(pk=voucher.merchant_id).tzinfo
+        used = timezone.localtime(voucher.used_at, shop_tz).strftime("%Y-%m-%d %H:%M")
         raise LedgerError(
             _("Voucher %(code)s was already used on %(when)s.") % {"code": voucher.code, "when": used}, code="used"
         )
@@ -536,7 +573,13 @@ def voucher_use(*, redemption: Redemption, actor: Actor, idempotency_key: str | 
     voucher.used_at = timezone.now()
     voucher.used_by = actor.user
     voucher.used_key = idempotency_key
-    voucher.save(update_fields=["status", "used_at", "used_by", "used_key"])
+    try:
+        with transaction.atomic():
+            voucher.save(update_fields=["status", "used_at", "used_by", "used_key"])
+    except IntegrityError as error:  # the same key used at this moment for another voucher
+        raise IdempotencyConflict(
+            _("This request key was already used for a different request."), code="idempotency_conflict"
+        ) from error
     return voucher
 
 
@@ -695,12 +738,15 @@ def points_credit(
     idempotency_key: str,
     expires_at: datetime | None = None,
 ) -> Entry | None:
-    """A bonus (welcome, birthday, campaign) or an imported opening balance. Once per key."""
+    """A bonus (welcome, birthday, campaign) or an imported opening balance, once per key.
+
+    Returns the new entry, or None when nothing was written (no points, or the key was used).
+    """
     if points <= 0:
         return None
     account = _lock(member)
-    if done := Entry.objects.filter(merchant_id=member.merchant_id, idempotency_key=idempotency_key).first():
-        return done
+    if Entry.objects.filter(merchant_id=member.merchant_id, idempotency_key=idempotency_key).exists():
+        return None
     now = timezone.now()
     program = program_for(member.merchant)
     entry = _entry(
@@ -719,6 +765,8 @@ def points_credit(
 
 
 def welcome_bonus(*, member: Member, actor: Actor) -> Entry | None:
+    """Open the new member's account, with the welcome bonus if the program gives one."""
+    Account.objects.get_or_create(member=member, defaults={"merchant_id": member.merchant_id})
     program = program_for(member.merchant)
     return points_credit(
         member=member,
@@ -813,16 +861,17 @@ EXPIRY_BATCH = 5000
 def points_expire(*, merchant: Merchant, now: datetime | None = None) -> int:
     """Expire what is due: returns the points expired. Running it again changes nothing.
 
-    Credits are consumed soonest-expiring first, so for each account the points that expire by
-    `now` are (credits due by now) minus (all debits so far, earlier expiries included), if positive.
-    Only accounts with a credit that fell due since the last run are looked at.
+    Each debit takes the soonest-expiring credits the account had when it was made, so a credit
+    that came after a debit is not spent by it (see _expire_batch). Only accounts with a credit
+    that fell due since the last run are looked at: nothing else can make more points due.
     """
     now = now or timezone.now()
     program = program_for(merchant)
     since = program.expired_through
     due = Entry.objects.filter(merchant=merchant, points__gt=0, expires_at__lte=now)
     if since:
-        due = due.filter(expires_at__gt=since)
+        # Credits due since the last run, and any written since then with a date already past.
+        due = due.filter(Q(expires_at__gt=since) | Q(created_at__gt=since))
     account_ids = list(due.values_list("account_id", flat=True).distinct().order_by("account_id"))
     total = 0
     for start in range(0, len(account_ids), EXPIRY_BATCH):
@@ -838,16 +887,27 @@ def _expire_batch(merchant: Merchant, account_ids: list[int], now: datetime) -> 
     locked = list(
         Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk").values_list("pk", flat=True)
     )
-    dues = (
-        Entry.objects.filter(account_id__in=locked)
-        .values("account_id")
-        .annotate(
-            due=Sum("points", filter=Q(points__gt=0, expires_at__lte=now), default=0)
-            + Sum("points", filter=Q(points__lt=0), default=0)
+    if not locked:
+        return 0
+    # Walk each account's ledger in order (ids follow the account lock), counting debits and the
+    # credits due by `now`; credits not yet due count 0. A debit takes due credits first (they
+    # expire soonest), and digs into later ones only while no due credit is left: the running total
+    # then drops below zero. What is left of the due credits is the final total minus the lowest
+    # running total below zero. (Summing all due credits and all debits instead would let a debit
+    # spend a credit that came after it, so those points would outlive their date.)
+    counted = "CASE WHEN points < 0 OR expires_at <= %s THEN points ELSE 0 END"
+    at = connection.ops.adapt_datetimefield_value(now)
+    ids = ", ".join(["%s"] * len(locked))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT account_id, SUM(counted), MIN(running) FROM ("  # noqa: S608 (only placeholders are interpolated)
+            f"SELECT account_id, {counted} AS counted, SUM({counted}) OVER (PARTITION BY account_id ORDER BY id) AS running "
+            f"FROM {Entry._meta.db_table} WHERE account_id IN ({ids})) AS walk GROUP BY account_id",
+            [at, at, *locked],
         )
-        .filter(due__gt=0)
-    )
-    return _write_expiries(merchant, {row["account_id"]: row["due"] for row in dues}, now, _("Points expired"))
+        dues = {pk: total - min(low, 0) for pk, total, low in cursor.fetchall()}
+    dues = {pk: due for pk, due in dues.items() if due > 0}
+    return _write_expiries(merchant, dues, now, _("Points expired"))
 
 
 def _expire_inactive(merchant: Merchant, program: Program, now: datetime) -> int:
@@ -859,7 +919,8 @@ def _expire_inactive(merchant: Merchant, program: Program, now: datetime) -> int
     total = 0
     for start in range(0, len(ids), EXPIRY_BATCH):
         with transaction.atomic():
-            batch = Account.objects.select_for_update().filter(pk__in=ids[start : start + EXPIRY_BATCH], balance__gt=0)
+            # Idle again under the lock: a purchase that committed while we waited makes the member active.
+            batch = idle.select_for_update().filter(pk__in=ids[start : start + EXPIRY_BATCH])
             dues = dict(batch.order_by("pk").values_list("pk", "balance"))
             reason = _("Points expired after %(months)d months without a visit") % {"months": program.expiry_months}
             total += _write_expiries(merchant, dues, now, reason)
@@ -916,10 +977,11 @@ def tier_review(*, merchant: Merchant, today: date | None = None) -> dict[str, i
             .values("s")
         )
     else:
+        # Net of refunds, as purchase_refund lowers the total inline: a refunded purchase stops counting.
         total = (
-            Entry.objects.filter(account=models.OuterRef("pk"), kind=Kind.EARN, created_at__gte=window_start)
+            Purchase.objects.filter(account=models.OuterRef("pk"), created_at__gte=window_start)
             .values("account")
-            .annotate(s=Sum("points"))
+            .annotate(s=Sum(F("points") - F("points_reversed")))
             .values("s")
         )
     accounts.update(
@@ -929,9 +991,15 @@ def tier_review(*, merchant: Merchant, today: date | None = None) -> dict[str, i
     )
     tiers = list(Tier.objects.for_merchant(merchant))
     counts = {"promoted": 0, "demoted": 0, "kept": 0, "lapsed": 0}
-    settle = accounts.filter(
-        Q(tier_until__lte=today) | Q(tier__isnull=True) | Q(paid_until__lt=today, paid_tier__isnull=False)
-    )
+    # Only accounts with something to settle: a period that ended, a paid tier that lapsed, or a
+    # rolling total that now reaches a tier above the one held (not every account, every night).
+    settle = Q(tier_until__lte=today) | Q(paid_until__lt=today, paid_tier__isnull=False)
+    earned_tiers = sorted((t for t in tiers if not t.is_paid), key=lambda t: t.threshold)
+    if earned_tiers:
+        settle |= Q(tier__isnull=True, qualifying_total__gte=earned_tiers[0].threshold)
+    for lower, higher in itertools.pairwise(earned_tiers):
+        settle |= Q(tier=lower, qualifying_total__gte=higher.threshold)
+    settle = accounts.filter(settle)
     for account_id in settle.values_list("pk", flat=True).iterator():
         outcome = _settle_tier(account_id, tiers, program, today)
         if outcome:

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from members.models import Member
 from merchants.models import Invitation, Location, Merchant, Role, Staff, User
-from rewards.models import Reward, Tier
+from rewards.models import Program, Reward, Tier
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -91,3 +91,12 @@ class RewardFactory(factory.django.DjangoModelFactory):
     merchant = factory.SubFactory(MerchantFactory)
     name = factory.Sequence(lambda n: f"Reward {n}")
     points_cost = 100
+
+
+class ProgramFactory(factory.django.DjangoModelFactory):
+    """A shop's rules: 1 point per unit of currency, rounded down, points that never expire."""
+
+    class Meta:
+        model = Program
+
+    merchant = factory.SubFactory(MerchantFactory)
