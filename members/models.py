@@ -18,11 +18,16 @@ def random_code(length: int) -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
 
 
+def portal_key_new() -> str:
+    return secrets.token_urlsafe(16)
+
+
 class Source(models.TextChoices):
     COUNTER = "counter", _("Counter")
     SIGNUP = "signup", _("Sign-up page")
     IMPORT = "import", _("Import")
     API = "api", _("API")
+    PORTAL = "portal", _("Member's own page")
 
 
 class Member(models.Model):
@@ -43,6 +48,13 @@ class Member(models.Model):
     location = models.ForeignKey(Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     notes = models.TextField(_("notes"), blank=True)
     joined_at = models.DateTimeField(_("joined"), default=timezone.now)
+    # Current marketing consent per channel; ConsentEvent keeps the history behind it.
+    email_consent = models.BooleanField(_("email offers"), default=False)
+    sms_consent = models.BooleanField(_("SMS offers"), default=False)
+    # The secret in the member's private card link; a new one revokes every old link.
+    portal_key = models.CharField(max_length=32, default=portal_key_new, editable=False)
+    deletion_requested_at = models.DateTimeField(_("asked to be deleted"), null=True, blank=True)
+    erased_at = models.DateTimeField(_("personal data erased"), null=True, blank=True)
 
     objects = MerchantScopedQuerySet.as_manager()
 
@@ -62,6 +74,7 @@ class Member(models.Model):
         ]
         indexes = [
             models.Index(fields=["merchant", "last_name", "first_name"], name="member_name"),
+            models.Index(fields=["merchant", "first_name"], name="member_first_name"),
         ]
 
     def __str__(self) -> str:
@@ -70,3 +83,81 @@ class Member(models.Model):
     @property
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+class CardStatus(models.TextChoices):
+    UNASSIGNED = "unassigned", _("Not handed out yet")
+    ACTIVE = "active", _("In use")
+    BLOCKED = "blocked", _("Blocked")
+
+
+class Card(models.Model):
+    """A physical card the shop printed or bought; its number is linked to a member at the counter."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="cards")
+    number = models.CharField(_("card number"), max_length=32)
+    member = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="cards")
+    status = models.CharField(max_length=12, choices=CardStatus.choices, default=CardStatus.UNASSIGNED)
+    batch = models.CharField(_("print batch"), max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    linked_at = models.DateTimeField(null=True, blank=True)
+    blocked_at = models.DateTimeField(null=True, blank=True)
+    blocked_reason = models.CharField(max_length=200, blank=True)
+
+    objects = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("card")
+        verbose_name_plural = _("cards")
+        ordering = ["number"]
+        constraints = [models.UniqueConstraint("merchant", "number", name="card_number_unique_per_merchant")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+
+
+class ConsentEvent(models.Model):
+    """Each time a member's marketing consent was given or withdrawn: when, how, and who collected it."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consent_events")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    granted = models.BooleanField()
+    source = models.CharField(max_length=20)  # counter, signup, portal, unsubscribe, import, api
+    collected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.channel} {'yes' if self.granted else 'no'} ({self.source})"
+
+
+class LoginCode(models.Model):
+    """A one-time code a member types to open their card page; stored hashed, short-lived, few tries."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="login_codes")
+    code_hash = models.CharField(max_length=64)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"code for {self.member_id}"

@@ -4,14 +4,16 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from merchants.actors import Actor
 from merchants.models import Merchant
+from merchants.services import audit_record
 
-from .models import Member, Source, random_code
+from .models import Card, CardStatus, Channel, ConsentEvent, Member, Source, portal_key_new, random_code
 from .phones import phone_normalize
-from .signals import member_enrolled
+from .signals import member_enrolled, member_erased
 
 
 def _unique_code(merchant: Merchant, field: str, length: int) -> str:
@@ -46,6 +48,8 @@ def member_enroll(
     referral_code: str = "",
     source: str = Source.COUNTER,
     card_number: str = "",
+    email_consent: bool = False,
+    sms_consent: bool = False,
 ) -> Member:
     """A new member of the shop's program; refuses a phone or email another member already has."""
     phone = phone_normalize(phone, region=merchant.country)
@@ -82,5 +86,141 @@ def member_enroll(
             member.save()
     except IntegrityError as error:  # a concurrent enrolment took the phone or email first
         raise ValidationError(_("Another member already has this phone number or email."), code="duplicate") from error
+    for channel, granted in ((Channel.EMAIL, email_consent), (Channel.SMS, sms_consent)):
+        if granted:
+            consent_set(member=member, channel=channel, granted=True, source=source, actor=actor)
     member_enrolled.send(sender=Member, member=member, actor=actor)
+    return member
+
+
+@transaction.atomic
+def consent_set(*, member: Member, channel: str, granted: bool, source: str, actor: Actor | None = None) -> bool:
+    """Give or withdraw marketing consent on one channel; the change is logged with who and how.
+
+    Returns False when nothing changed (the same answer again writes no event).
+    """
+    field = f"{Channel(channel).value}_consent"
+    if getattr(member, field) == granted:
+        return False
+    Member.objects.filter(pk=member.pk).update(**{field: granted})
+    setattr(member, field, granted)
+    ConsentEvent.objects.create(
+        merchant_id=member.merchant_id,
+        member=member,
+        channel=channel,
+        granted=granted,
+        source=source,
+        collected_by=actor.user if actor else None,
+    )
+    return True
+
+
+def card_find(*, merchant: Merchant, number: str) -> Card | None:
+    return Card.objects.for_merchant(merchant).filter(number__iexact=number.strip()).first()
+
+
+@transaction.atomic
+def card_link(*, member: Member, number: str, actor: Actor) -> Card:
+    """Give a member a physical card: one the shop printed here, or any other card it bought."""
+    number = number.strip().upper()
+    if not number:
+        raise ValidationError(_("Scan or type the card's number."), code="card_empty")
+    card = Card.objects.select_for_update().filter(merchant_id=member.merchant_id, number__iexact=number).first()
+    if card is not None and card.status == CardStatus.BLOCKED:
+        raise ValidationError(
+            _("Card %(number)s is blocked: it was reported lost or replaced.") % {"number": number}, code="card_blocked"
+        )
+    others = Member.objects.filter(merchant_id=member.merchant_id, card_number__iexact=number).exclude(pk=member.pk)
+    if (card is not None and card.member_id not in (None, member.pk)) or others.exists():
+        raise ValidationError(
+            _("Card %(number)s already belongs to another member.") % {"number": number}, code="card_taken"
+        )
+    card = card or Card(merchant_id=member.merchant_id, number=number)
+    card.member, card.status, card.linked_at = member, CardStatus.ACTIVE, timezone.now()
+    card.save()
+    audit_record(merchant=member.merchant, actor=actor.user, action="card.link", obj=card, after={"member": member.pk})
+    return card
+
+
+@transaction.atomic
+def card_replace(*, card: Card, new_number: str, actor: Actor, reason: str = "") -> Card:
+    """A lost or damaged card: block its number for good and link the new card to the same member."""
+    if card.member_id is None:
+        raise ValidationError(_("This card is not linked to a member."), code="card_unlinked")
+    member = Member.objects.select_related("merchant").get(pk=card.member_id)
+    Card.objects.filter(pk=card.pk).update(
+        status=CardStatus.BLOCKED, blocked_at=timezone.now(), blocked_reason=(reason or _("Replaced"))[:200]
+    )
+    new = card_link(member=member, number=new_number, actor=actor)
+    audit_record(
+        merchant=member.merchant,
+        actor=actor.user,
+        action="card.replace",
+        obj=card,
+        after={"new_card": new.number, "reason": reason},
+    )
+    return new
+
+
+@transaction.atomic
+def cards_create_batch(*, merchant: Merchant, count: int, actor: Actor) -> list[Card]:
+    """Fresh card numbers to print and hand out; they link to members when first scanned."""
+    if not 1 <= count <= 500:
+        raise ValidationError(_("Print between 1 and 500 cards at a time."), code="card_count")
+    batch = timezone.now().strftime("%Y%m%d-%H%M%S")
+    numbers: set[str] = set()
+    taken = set(Card.objects.for_merchant(merchant).values_list("number", flat=True))
+    taken |= set(Member.objects.for_merchant(merchant).values_list("card_number", flat=True))
+    while len(numbers) < count:
+        number = random_code(10)
+        if number not in taken:
+            numbers.add(number)
+    cards = Card.objects.bulk_create(Card(merchant=merchant, number=n, batch=batch) for n in sorted(numbers))
+    audit_record(
+        merchant=merchant, actor=actor.user, action="card.batch", obj=merchant, after={"count": count, "batch": batch}
+    )
+    return cards
+
+
+def member_by_card(*, merchant: Merchant, number: str) -> Member | None:
+    """The member a scanned number belongs to: their own card number or an active physical card."""
+    number = number.strip()
+    if not number:
+        return None
+    members = Member.objects.for_merchant(merchant).filter(erased_at__isnull=True)
+    return (
+        members.filter(card_number__iexact=number).first()
+        or members.filter(cards__number__iexact=number, cards__status=CardStatus.ACTIVE).first()
+    )
+
+
+@transaction.atomic
+def member_request_deletion(*, member: Member) -> Member:
+    """The member asked to be forgotten: the shop is told and erases them (or the privacy job does)."""
+    if member.deletion_requested_at is None:
+        member.deletion_requested_at = timezone.now()
+        member.save(update_fields=["deletion_requested_at"])
+        audit_record(merchant=member.merchant, actor=None, action="member.deletion_requested", obj=member)
+    return member
+
+
+@transaction.atomic
+def member_erase(*, member: Member, actor: Actor) -> Member:
+    """Remove a member's personal data. Their points history stays, as amounts with no one behind them."""
+    if member.erased_at:
+        return member
+    for channel in (Channel.EMAIL, Channel.SMS):
+        consent_set(member=member, channel=channel, granted=False, source="erasure", actor=actor)
+    member.first_name = member.last_name = member.phone = member.email = member.notes = ""
+    member.birthday = None
+    member.language = ""
+    member.portal_key = portal_key_new()  # every private link stops working
+    member.erased_at = timezone.now()
+    member.save()
+    Card.objects.filter(member=member).update(
+        status=CardStatus.BLOCKED, blocked_at=timezone.now(), blocked_reason="erased"
+    )
+    member.login_codes.all().delete()
+    audit_record(merchant=member.merchant, actor=actor.user, action="member.erase", obj=member)
+    member_erased.send(sender=Member, member=member, actor=actor)
     return member

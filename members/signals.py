@@ -7,3 +7,7 @@ transaction, after the member row exists: rewards opens the account and grants t
 from django.dispatch import Signal
 
 member_enrolled = Signal()
+
+# member_erased(sender=Member, member=Member, actor=Actor) is sent after a member's personal data
+# was removed, inside that transaction: higher apps drop what they hold about the person.
+member_erased = Signal()

@@ -229,6 +229,11 @@ AUDIT_ACTIONS = {
     "reward.create": _("Added a reward"),
     "reward.update": _("Changed a reward"),
     "points.adjust": _("Adjusted a member's points"),
+    "card.link": _("Gave a member a card"),
+    "card.replace": _("Replaced a lost card"),
+    "card.batch": _("Made cards to print"),
+    "member.deletion_requested": _("A member asked to be deleted"),
+    "member.erase": _("Erased a member's personal data"),
 }
 
 

@@ -253,7 +253,10 @@ def _flush(batch: Batch, shop: Shop, ids: bulk.Ids, formats: bulk.Formats, made:
 
     bulk.write(
         Member,
-        ((*row[:6], day(row[6]), *row[7:11], str(row[11]), *row[12:15], ts(row[15])) for row in batch.members),
+        (
+            (*row[:6], day(row[6]), *row[7:11], str(row[11]), *row[12:15], ts(row[15]), *row[16:])
+            for row in batch.members
+        ),
     )
     bulk.write(
         Account,

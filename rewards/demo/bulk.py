@@ -21,6 +21,7 @@ COLUMNS: dict[type[models.Model], tuple[str, ...]] = {
     Member: (
         "id", "merchant_id", "first_name", "last_name", "phone", "email", "birthday", "language", "card_number",
         "referral_code", "referred_by_id", "source", "enrolled_by_id", "location_id", "notes", "joined_at",
+        "email_consent", "sms_consent", "portal_key", "deletion_requested_at", "erased_at",
     ),
     Account: (
         "id", "merchant_id", "member_id", "balance", "lifetime_earned", "lifetime_spend", "purchase_count",

@@ -114,6 +114,11 @@ class MemberHistory:
                 self.home if enroller else None,
                 "",
                 joined,
+                False,  # marketing consent: none recorded for the demo members
+                False,
+                code(index, 22, shop.seed + 2),  # the private card link's key
+                None,
+                None,
             )
         )
         actor = enroller or (ActorKind.MEMBER, None, who.name)
