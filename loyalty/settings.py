@@ -165,6 +165,9 @@ MAILERS = {
         "OPTIONS": {key: value for key, value in _email_options.items() if value is not None},
     }
 }
+# Text messages: printed on the console by default; members.sms.OutboxBackend keeps them in a folder.
+SMS_BACKEND = env("SMS_BACKEND", default="members.sms.ConsoleBackend")
+SMS_OUTBOX_DIR = env("SMS_OUTBOX_DIR", default=str(BASE_DIR / ".outbox" / "sms"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Loyalty <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -6,6 +6,7 @@ from django.db import connection
 from django.test import Client
 
 from loyalty.celery import app as celery_app
+from members.sms import MemoryBackend
 from merchants.middleware import SESSION_KEY
 from merchants.models import Role
 
@@ -39,6 +40,8 @@ def _fast_and_plain(settings):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    settings.SMS_BACKEND = "members.sms.MemoryBackend"
+    MemoryBackend.outbox.clear()
 
 
 @pytest.fixture(autouse=True)
