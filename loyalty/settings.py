@@ -116,6 +116,8 @@ LOGIN_REDIRECT_URL = "merchants:home"
 LOGOUT_REDIRECT_URL = "merchants:login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # one day for a reset link
 INVITATION_MAX_AGE_DAYS = 7
+# The counter: a cashier may undo their own last purchase or redemption for this long; later, a manager.
+UNDO_MINUTES = env.int("UNDO_MINUTES", default=5)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [
@@ -170,6 +172,10 @@ SMS_BACKEND = env("SMS_BACKEND", default="members.sms.ConsoleBackend")
 SMS_OUTBOX_DIR = env("SMS_OUTBOX_DIR", default=str(BASE_DIR / ".outbox" / "sms"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Loyalty <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The public sign-up page (/j/<shop>/): sign-ups per client address per hour, and per phone number or
+# email per day. Customers on the shop's own Wi-Fi share one address: a busy shop may raise the first.
+SIGNUP_PER_ADDRESS_PER_HOUR = env.int("SIGNUP_PER_ADDRESS_PER_HOUR", default=5)
+SIGNUP_PER_CONTACT_PER_DAY = env.int("SIGNUP_PER_CONTACT_PER_DAY", default=3)
 
 # Security: behind HTTPS (the default when DEBUG is off) cookies are secure, plain HTTP is
 # redirected and HSTS is sent. HTTPS=0 serves a shop's own LAN over plain http.

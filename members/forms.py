@@ -40,3 +40,14 @@ class MemberForm(KeyedForm):
         super().__init__(*args, **kwargs)
         self.fields["first_name"].widget.attrs.update(autofocus=True, autocomplete="off")
         self.fields["last_name"].widget.attrs.update(autocomplete="off")
+
+
+class CardBatchForm(KeyedForm):
+    count = forms.IntegerField(
+        label=_("How many cards"),
+        min_value=1,
+        max_value=500,
+        initial=10,
+        help_text=_("Ten fit on an A4 sheet."),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )

@@ -1,10 +1,10 @@
 """Reads for members."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 
 from merchants.models import Merchant
 
-from .models import Member
+from .models import Card, CardStatus, Member
 
 
 def member_search(*, merchant: Merchant, query: str = "") -> QuerySet[Member]:
@@ -19,6 +19,28 @@ def member_search(*, merchant: Merchant, query: str = "") -> QuerySet[Member]:
     if " " in query:
         first, _sep, last = query.partition(" ")
         condition |= Q(first_name__istartswith=first, last_name__istartswith=last.strip())
-    if len(digits) >= 4:
+    # A local number starts with the trunk 0 that E.164 drops; what is left must still say something
+    # (four typed digits, three left: "0001" of a card number must not match every phone with a 1).
+    if len(digits) >= 4 and len(digits.lstrip("0")) >= 3:
         condition |= Q(phone__contains=digits.lstrip("0"))
     return members.filter(condition)
+
+
+def card_batches(*, merchant: Merchant) -> QuerySet[Card]:
+    """The shop's printed batches, newest first: how many cards each has, how many are still to hand out."""
+    return (
+        Card.objects.for_merchant(merchant)
+        .exclude(batch="")
+        .values("batch")
+        .annotate(
+            count=Count("pk"),
+            unassigned=Count("pk", filter=Q(status=CardStatus.UNASSIGNED)),
+            made=Min("created_at"),
+        )
+        .order_by("-made")
+    )
+
+
+def cards_with_members(*, merchant: Merchant) -> QuerySet[Card]:
+    """Every physical card of the shop with the member it was given to: newest batch first, bought cards last."""
+    return Card.objects.for_merchant(merchant).select_related("member").order_by("-batch", "number")

@@ -1,5 +1,6 @@
 """Write use cases for members."""
 
+import copy
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -8,12 +9,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from merchants.actors import Actor
-from merchants.models import Merchant
+from merchants.models import AuditLog, Merchant
 from merchants.services import audit_record
 
 from .models import Card, CardStatus, Channel, ConsentEvent, Member, Source, portal_key_new, random_code
 from .phones import phone_normalize
 from .signals import member_enrolled, member_erased
+from .tasks import deletion_request_notify_task
 
 
 def _unique_code(merchant: Merchant, field: str, length: int) -> str:
@@ -201,6 +203,8 @@ def member_request_deletion(*, member: Member) -> Member:
         member.deletion_requested_at = timezone.now()
         member.save(update_fields=["deletion_requested_at"])
         audit_record(merchant=member.merchant, actor=None, action="member.deletion_requested", obj=member)
+        # Asking twice tells the owners once.
+        deletion_request_notify_task.delay_on_commit(member.merchant_id, member.pk)
     return member
 
 
@@ -221,6 +225,113 @@ def member_erase(*, member: Member, actor: Actor) -> Member:
         status=CardStatus.BLOCKED, blocked_at=timezone.now(), blocked_reason="erased"
     )
     member.login_codes.all().delete()
+    # Earlier audit lines named the member: keep what happened, not who it was.
+    AuditLog.objects.for_merchant(member.merchant_id).filter(
+        object_type=Member._meta.label_lower, object_id=str(member.pk)
+    ).update(object_repr=str(member)[:200])
     audit_record(merchant=member.merchant, actor=actor.user, action="member.erase", obj=member)
     member_erased.send(sender=Member, member=member, actor=actor)
     return member
+
+
+@transaction.atomic
+def member_update(
+    *,
+    member: Member,
+    actor: Actor | None = None,
+    source: str = Source.PORTAL,
+    first_name: str,
+    last_name: str,
+    phone: str,
+    email: str,
+    birthday: date | None,
+    language: str,
+    email_consent: bool,
+    sms_consent: bool,
+) -> Member:
+    """A member's own details and consents (or staff changing them for them); each consent change is logged.
+
+    Refuses, with the reason next to the field: a phone that is not a number, a phone or email another
+    member has, offers by a channel the member gave no address for, and leaving nothing to know them by.
+    """
+    merchant = member.merchant
+    errors: dict[str, list[str]] = {}
+    try:
+        phone = phone_normalize(phone, region=merchant.country)
+    except ValidationError as error:
+        errors["phone"] = error.messages
+    email = email.strip().lower()
+    others = Member.objects.for_merchant(merchant).exclude(pk=member.pk)
+    if "phone" not in errors and phone and others.filter(phone=phone).exists():
+        errors["phone"] = [_("Another member already has this phone number.")]
+    if email and others.filter(email__iexact=email).exists():
+        errors["email"] = [_("Another member already has this email.")]
+    if sms_consent and not phone and "phone" not in errors:
+        errors["sms_consent"] = [_("Add a phone number to get offers by SMS.")]
+    if email_consent and not email:
+        errors["email_consent"] = [_("Add an email to get offers by email.")]
+    if not (first_name.strip() or last_name.strip() or phone or email) and not errors:
+        errors["__all__"] = [_("Keep at least a name, a phone number or an email.")]
+    if errors:
+        raise ValidationError(errors)
+    fields = {
+        "first_name": first_name.strip(),
+        "last_name": last_name.strip(),
+        "phone": phone,
+        "email": email,
+        "birthday": birthday,
+        "language": language,
+    }
+    changed = [name for name, value in fields.items() if getattr(member, name) != value]
+    if changed:
+        # Field rules (lengths, email format, languages) checked on a copy: a refusal leaves `member` as it was.
+        candidate = copy.copy(member)
+        for name in changed:
+            setattr(candidate, name, fields[name])
+        candidate.full_clean(validate_unique=False, validate_constraints=False)
+        for name in changed:
+            setattr(member, name, fields[name])
+        try:
+            with transaction.atomic():
+                member.save(update_fields=changed)
+        except IntegrityError as error:  # a concurrent change took the phone or email first
+            raise ValidationError(
+                _("Another member already has this phone number or email."), code="duplicate"
+            ) from error
+        # Which fields changed, not their values: the audit log outlives an erasure.
+        audit_record(
+            merchant=merchant,
+            actor=actor.user if actor else None,
+            action="member.update",
+            obj=member,
+            after={"fields": changed},
+        )
+    for channel, granted in ((Channel.EMAIL, email_consent), (Channel.SMS, sms_consent)):
+        consent_set(member=member, channel=channel, granted=granted, source=source, actor=actor)
+    return member
+
+
+@transaction.atomic
+def marketing_unsubscribe(*, member: Member) -> list[str]:
+    """One click from a message's footer: no more offers by any channel. Returns the channels that were on."""
+    return [
+        channel
+        for channel in (Channel.EMAIL, Channel.SMS)
+        if consent_set(member=member, channel=channel, granted=False, source="unsubscribe")
+    ]
+
+
+@transaction.atomic
+def marketing_resubscribe(*, member: Member) -> list[str]:
+    """Undo a one-click unsubscribe: offers again on the channels it turned off, unless changed since.
+
+    Returns the channels turned back on.
+    """
+    address = {Channel.EMAIL: member.email, Channel.SMS: member.phone}
+    restored = []
+    for channel in (Channel.EMAIL, Channel.SMS):
+        last = ConsentEvent.objects.for_merchant(member.merchant_id).filter(member=member, channel=channel).first()
+        undo = last is not None and not last.granted and last.source == "unsubscribe" and address[channel]
+        if undo and consent_set(member=member, channel=channel, granted=True, source="unsubscribe_undo"):
+            restored.append(channel)
+    return restored

@@ -7,4 +7,8 @@ app_name = "members"
 urlpatterns = [
     path("", views.member_list, name="list"),
     path("new/", views.member_create, name="create"),
+    path("cards/", views.card_list, name="cards"),
+    path("cards/new/", views.card_batch_create, name="card_batch"),
+    path("cards/print/<str:batch>/", views.card_print, name="card_print"),
+    path("<int:pk>/erase/", views.personal_data_erase, name="erase"),
 ]

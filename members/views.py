@@ -7,18 +7,19 @@ pages here link to it by URL name only, since members never imports rewards.
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from merchants.actors import Actor
-from merchants.permissions import MerchantRequest, cashier_required
+from merchants.permissions import MerchantRequest, cashier_required, manager_required
 
-from .forms import MemberForm
-from .selectors import member_search
-from .services import member_enroll
+from .forms import CardBatchForm, MemberForm
+from .models import Card, Member
+from .selectors import card_batches, cards_with_members, member_search
+from .services import cards_create_batch, member_enroll, member_erase
 
 MEMBER_PAGE = "rewards:member"
 ENROLLED = "members.enrolled"  # session: the last few form keys that enrolled someone -> member id
@@ -79,3 +80,65 @@ def _show_error(form: MemberForm, error: ValidationError) -> None:
         form.add_error("phone", error)
     else:
         form.add_error(None, error.messages)
+
+
+@require_POST
+@manager_required
+def personal_data_erase(request: MerchantRequest, pk: int) -> HttpResponse:
+    """A manager erases a member's personal data (they asked, or the shop must); the ledger amounts stay."""
+    member = get_object_or_404(Member.objects.for_merchant(request.merchant), pk=pk)
+    if request.POST.get("confirm") != "erase":
+        messages.error(request, _("Tick the box to confirm: erasing cannot be undone."))
+    else:
+        member_erase(member=member, actor=Actor.for_staff(request.staff))
+        messages.success(request, _("Personal data erased. The points history stays, with no name behind it."))
+    return redirect(MEMBER_PAGE, pk=member.pk)
+
+
+# ---------------------------------------------------------------------------------------------
+# Physical cards: make a batch of numbers, print them on A4, see which were handed out
+
+CARD_BATCHES = "members.card_batches"  # session: recent batch form keys -> the batch they made
+CARDS_PER_SHEET = 10  # two columns of five credit-card-sized cards on A4
+
+
+@require_GET
+@manager_required
+def card_list(request: MerchantRequest) -> HttpResponse:
+    page = Paginator(cards_with_members(merchant=request.merchant), 50).get_page(request.GET.get("page"))
+    context = {"page": page, "batches": card_batches(merchant=request.merchant), "form": CardBatchForm()}
+    return render(request, "members/card_list.html", context)
+
+
+@require_POST
+@manager_required
+def card_batch_create(request: MerchantRequest) -> HttpResponse:
+    form = CardBatchForm(request.POST)
+    if form.is_valid():
+        key, done = form.cleaned_data["key"], request.session.get(CARD_BATCHES, {})
+        if key in done:  # the same form posted again: the batch it made, not a second one
+            return redirect("members:card_print", batch=done[key])
+        try:
+            cards = cards_create_batch(
+                merchant=request.merchant, count=form.cleaned_data["count"], actor=Actor.for_staff(request.staff)
+            )
+        except ValidationError as error:
+            form.add_error("count", error)
+        else:
+            request.session[CARD_BATCHES] = dict([*list(done.items())[-19:], (key, cards[0].batch)])
+            messages.success(request, _("%(count)d new card numbers, ready to print.") % {"count": len(cards)})
+            return redirect("members:card_print", batch=cards[0].batch)
+    page = Paginator(cards_with_members(merchant=request.merchant), 50).get_page(1)
+    context = {"page": page, "batches": card_batches(merchant=request.merchant), "form": form}
+    return render(request, "members/card_list.html", context)
+
+
+@require_GET
+@manager_required
+def card_print(request: MerchantRequest, batch: str) -> HttpResponse:
+    """An A4 sheet of ready-to-cut cards: the shop's name, a QR code of the number, the number."""
+    cards = list(Card.objects.for_merchant(request.merchant).filter(batch=batch).order_by("number"))
+    if not cards:
+        raise Http404
+    sheets = [cards[i : i + CARDS_PER_SHEET] for i in range(0, len(cards), CARDS_PER_SHEET)]
+    return render(request, "members/card_print.html", {"sheets": sheets, "batch": batch, "count": len(cards)})

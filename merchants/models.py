@@ -234,6 +234,7 @@ AUDIT_ACTIONS = {
     "card.batch": _("Made cards to print"),
     "member.deletion_requested": _("A member asked to be deleted"),
     "member.erase": _("Erased a member's personal data"),
+    "member.update": _("A member changed their details"),
 }
 
 

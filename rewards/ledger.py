@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, models, transaction
@@ -380,7 +381,8 @@ def _referral_bonus(program: Program, account: Account, referrer: Account, actor
         actor=actor,
         expires_at=expires,
         created_at=now,
-        reason=_("Referral bonus: referred by %(name)s") % {"name": referrer.member},
+        # Card numbers, not names: ledger lines are never rewritten, and erasure must leave no name behind.
+        reason=_("Referral bonus: referred by card %(card)s") % {"card": referrer.member.card_number},
         idempotency_key=f"referral:{member.pk}:new",
     )
     old_side = _entry(
@@ -390,7 +392,7 @@ def _referral_bonus(program: Program, account: Account, referrer: Account, actor
         actor=actor,
         expires_at=expires,
         created_at=now,
-        reason=_("Referral bonus: %(name)s joined") % {"name": member},
+        reason=_("Referral bonus: card %(card)s joined") % {"card": member.card_number},
         idempotency_key=f"referral:{member.pk}:referrer",
     )
     referrer.save(update_fields=["balance", "lifetime_earned"])
@@ -587,6 +589,11 @@ def voucher_use(*, redemption: Redemption, actor: Actor, idempotency_key: str | 
 def voucher_void(*, redemption: Redemption, actor: Actor, reason: str = "") -> Redemption:
     """Cancel an unused voucher: its points go back to the member, its stock back to the shelf."""
     _require(actor, Role.MANAGER, redemption.merchant_id)
+    return _void(redemption, actor, reason)
+
+
+def _void(redemption: Redemption, actor: Actor, reason: str) -> Redemption:
+    """voucher_void without the role check, for callers that checked their own rule (undo)."""
     member = Member.objects.get(pk=redemption.account.member_id)
     account = _lock(member)
     voucher = Redemption.objects.select_for_update().select_related("reward").get(pk=redemption.pk)
@@ -631,6 +638,20 @@ def purchase_refund(
     """
     merchant = Merchant.objects.get(pk=purchase.merchant_id)
     _require(actor, Role.MANAGER, merchant.pk)
+    return _refund(merchant, purchase, amount, actor, reason, idempotency_key)
+
+
+def _refund(
+    merchant: Merchant,
+    purchase: Purchase,
+    amount: Decimal,
+    actor: Actor,
+    reason: str,
+    idempotency_key: str | None,
+    *,
+    undo: bool = False,
+) -> Refund:
+    """purchase_refund without the role check, for callers that checked their own rule (undo)."""
     amount = money_check(merchant, amount)
     digest = request_hash(purchase=purchase.pk, amount=amount)
     member = Member.objects.select_related("merchant").get(pk=purchase.account.member_id)
@@ -678,8 +699,60 @@ def purchase_refund(
     program = program_for(merchant)
     account.lifetime_spend -= amount
     account.qualifying_total = max(account.qualifying_total - (amount if program.tier_basis == "spend" else due), 0)
-    account.save(update_fields=["balance", "lifetime_spend", "qualifying_total"])
+    if undo and account.day == local_today(merchant, purchase.created_at):
+        # An undone purchase did not happen: it no longer counts toward today's cap or stamp.
+        account.day_earned = max(account.day_earned - due, 0)
+    account.save(update_fields=["balance", "lifetime_spend", "qualifying_total", "day_earned"])
     return refund
+
+
+# ---------------------------------------------------------------------------------------------
+# Undo at the counter: a mistake put right within minutes, by whoever made it (or a manager)
+
+
+def undo_allowed(*, actor: Actor, merchant_id: int, done_by_id: int | None, done_at: datetime) -> bool:
+    """A manager may undo any purchase or redemption; a cashier only their own, within UNDO_MINUTES."""
+    if actor.can(Role.MANAGER, merchant_id):
+        return True
+    own = actor.user is not None and actor.user.pk == done_by_id and actor.can(Role.CASHIER, merchant_id)
+    return own and timezone.now() - done_at <= timedelta(minutes=settings.UNDO_MINUTES)
+
+
+def _require_undo(actor: Actor, merchant_id: int, done_by_id: int | None, done_at: datetime) -> None:
+    if not undo_allowed(actor=actor, merchant_id=merchant_id, done_by_id=done_by_id, done_at=done_at):
+        raise PermissionDenied(
+            _("Only a manager can undo this: it was done by someone else or more than %(minutes)d minutes ago.")
+            % {"minutes": settings.UNDO_MINUTES}
+        )
+
+
+@transaction.atomic
+def purchase_undo(*, purchase: Purchase, actor: Actor) -> Refund:
+    """Take back a purchase recorded by mistake: a full refund of what is left, "Undone at the counter".
+
+    Undoing it again returns the first undo and changes nothing.
+    """
+    merchant = Merchant.objects.get(pk=purchase.merchant_id)
+    _require_undo(actor, merchant.pk, purchase.actor_user_id, purchase.created_at)
+    # Concurrent undos of this purchase queue on the account lock: the second then finds the first's refund.
+    _lock(Member.objects.select_related("merchant").get(pk=purchase.account.member_id))
+    key = f"undo:purchase:{purchase.pk}"  # the undo's refund carries it: the purchase is marked undone, once
+    if done := Refund.objects.filter(merchant_id=merchant.pk, idempotency_key=key).first():
+        return done
+    left = Purchase.objects.only("amount", "refunded_amount").get(pk=purchase.pk).refundable
+    if left <= 0:
+        raise LedgerError(_("This purchase was already refunded."), code="refunded")
+    return _refund(merchant, purchase, left, actor, _("Undone at the counter"), key, undo=True)
+
+
+@transaction.atomic
+def redemption_undo(*, redemption: Redemption, actor: Actor) -> Redemption:
+    """Take back a reward redeemed by mistake: its unused voucher is voided and the points return.
+
+    Undoing it again changes nothing (a voided voucher stays voided, its points came back once).
+    """
+    _require_undo(actor, redemption.merchant_id, redemption.actor_user_id, redemption.created_at)
+    return _void(redemption, actor, _("Undone at the counter"))
 
 
 @transaction.atomic

@@ -1,17 +1,30 @@
 """Reads for the rewards pages: a member's card (balance, tier, vouchers, rewards), history, reports."""
 
+from bisect import insort
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from members.models import Member
+from members.models import Card, ConsentEvent, Member
 from merchants.models import Location, Merchant
 
-from .ledger import LedgerError, local_today, program_for, reward_check
-from .models import Account, PointsEntry, Program, Purchase, Redemption, Refund, Reward, Tier, TierBasis, VoucherStatus
+from .ledger import LedgerError, add_months, local_today, program_for, reward_check
+from .models import (
+    Account,
+    ExpiryMode,
+    PointsEntry,
+    Program,
+    Purchase,
+    Redemption,
+    Refund,
+    Reward,
+    Tier,
+    TierBasis,
+    VoucherStatus,
+)
 
 
 def points_exist(*, merchant: Merchant) -> bool:
@@ -170,3 +183,181 @@ def refund_shortfalls(*, merchant: Merchant) -> QuerySet[Refund]:
         .filter(shortfall__gt=0)
         .select_related("purchase__account__member", "purchase__location")
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The member's own card page and their data
+
+
+@dataclass
+class CatalogueItem:
+    reward: Reward
+    affordable: bool  # the member can have it now
+    short: int  # points (or stamps) still to earn for it
+    percent: int  # how far the balance gets towards it
+    blocked: str  # why not, besides points: the tier it needs, out of stock ("" when nothing)
+
+
+def rewards_catalogue(*, account: Account, tiers: list[Tier], today: date) -> list[CatalogueItem]:
+    """Every reward on offer now, cheapest first, with what the member still needs for each."""
+    rewards = (
+        Reward.objects.for_merchant(account.merchant_id)
+        .filter(is_active=True)
+        .exclude(valid_from__gt=today)
+        .exclude(valid_until__lt=today)
+        .select_related("min_tier")
+    )
+    items = []
+    for reward in rewards:
+        try:
+            reward_check(reward=reward, account=account, tiers=tiers, today=today)
+            blocked = ""
+        except LedgerError as error:
+            blocked = " ".join(error.messages)
+        short = max(reward.points_cost - account.balance, 0)
+        percent = min(account.balance * 100 // reward.points_cost, 100)
+        items.append(CatalogueItem(reward, not blocked and not short, short, percent, blocked))
+    return items
+
+
+@dataclass
+class ExpiringPoints:
+    expires_at: datetime
+    points: int
+
+
+def points_expiring(*, account: Account, now: datetime | None = None) -> list[ExpiringPoints]:
+    """What is left of each batch of credits that will expire, soonest first.
+
+    Replays the ledger as the expiry job reads it: each debit (a reward, a refund, an expiry)
+    takes the soonest-expiring credits the account held when it was made.
+    """
+    if account.pk is None or account.balance <= 0:
+        return []
+    now = now or timezone.now()
+    never = datetime.max.replace(tzinfo=UTC)
+    held: list[list] = []  # [expires_at, points left], kept sorted by expiry
+    lines = PointsEntry.objects.filter(account=account).order_by("pk").values_list("points", "expires_at")
+    for points, expires_at in lines:
+        if points > 0:
+            insort(held, [expires_at or never, points], key=lambda batch: batch[0])
+            continue
+        owed = -points
+        while owed and held:
+            taken = min(owed, held[0][1])
+            owed -= taken
+            held[0][1] -= taken
+            if not held[0][1]:
+                held.pop(0)
+    due: dict[datetime, int] = {}
+    for expires_at, left in held:
+        if now < expires_at < never:
+            due[expires_at] = due.get(expires_at, 0) + left
+    return [ExpiringPoints(at, points) for at, points in sorted(due.items())]
+
+
+@dataclass
+class PortalCard:
+    """What the member sees on their own card page."""
+
+    card: MemberCard
+    catalogue: list[CatalogueItem]
+    expiring: list[ExpiringPoints]
+    visit_by: date | None  # points that expire after months without a visit: the last day to come in
+
+
+def member_portal_card(*, member: Member) -> PortalCard:
+    card = member_card(member=member)
+    account, program = card.account, card.program
+    today = local_today(member.merchant)
+    visit_by = None
+    if program.expiry_mode == ExpiryMode.AFTER_INACTIVITY and account.balance > 0:
+        last = account.last_activity_at or account.created_at
+        visit_by = add_months(timezone.localtime(last, member.merchant.tzinfo).date(), program.expiry_months)
+    return PortalCard(
+        card=card,
+        catalogue=rewards_catalogue(account=account, tiers=card.tiers, today=today),
+        expiring=points_expiring(account=account),
+        visit_by=visit_by,
+    )
+
+
+def _plain(value: object) -> object:
+    """JSON- and CSV-ready: amounts as exact strings, times in ISO 8601."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):  # datetimes too
+        return value.isoformat()
+    return value
+
+
+def _rows(queryset: QuerySet, fields: dict[str, str]) -> list[dict[str, object]]:
+    return [{name: _plain(row[path]) for name, path in fields.items()} for row in queryset.values(*fields.values())]
+
+
+def member_data_export(member: Member) -> dict[str, object]:
+    """Everything the shop holds about one member, for them to download (access and portability).
+
+    Staff who served them are left out (their names are the staff's data, not the member's), and so
+    is anything about other members.
+    """
+    merchant = member.merchant
+    account = account_for(member=member)
+    mine = {"account": account} if account.pk else {"pk__in": []}
+    profile_fields = ["first_name", "last_name", "phone", "email", "birthday", "language", "card_number"]
+    profile_fields += ["referral_code", "source", "joined_at", "email_consent", "sms_consent", "deletion_requested_at"]
+    return {
+        "shop": {"name": merchant.name, "currency": merchant.currency, "exported_at": _plain(timezone.now())},
+        "profile": {name: _plain(getattr(member, name)) for name in profile_fields},
+        "account": {
+            "balance": account.balance,
+            "unit": "stamps" if program_for(merchant).is_stamps else "points",
+            "lifetime_earned": account.lifetime_earned,
+            "lifetime_spend": _plain(account.lifetime_spend),
+            "tier": account.tier.name if account.tier_id else "",
+        },
+        "cards": _rows(
+            Card.objects.for_merchant(merchant).filter(member=member).order_by("pk"),
+            {"number": "number", "status": "status", "linked_at": "linked_at"},
+        ),
+        "consents": _rows(
+            ConsentEvent.objects.for_merchant(merchant).filter(member=member).order_by("created_at", "pk"),
+            {"at": "created_at", "channel": "channel", "granted": "granted", "source": "source"},
+        ),
+        "purchases": _rows(
+            Purchase.objects.for_merchant(merchant).filter(**mine).order_by("created_at", "pk"),
+            {
+                "at": "created_at",
+                "amount": "amount",
+                "refunded": "refunded_amount",
+                "points": "points",
+                "receipt": "receipt",
+                "location": "location__name",
+            },
+        ),
+        "points": _rows(
+            PointsEntry.objects.for_merchant(merchant).filter(**mine).order_by("pk"),
+            {
+                "at": "created_at",
+                "kind": "kind",
+                "points": "points",
+                "balance_after": "balance_after",
+                "expires_at": "expires_at",
+                "reason": "reason",
+                "location": "location__name",
+            },
+        ),
+        "vouchers": _rows(
+            Redemption.objects.for_merchant(merchant).filter(**mine).order_by("created_at", "pk"),
+            {
+                "code": "code",
+                "reward": "reward__name",
+                "points": "points",
+                "discount": "discount",
+                "status": "status",
+                "issued_at": "created_at",
+                "valid_until": "expires_at",
+                "used_at": "used_at",
+            },
+        ),
+    }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import counter, views
 
 app_name = "rewards"
 
@@ -22,4 +22,32 @@ urlpatterns = [
     path("members/<int:pk>/adjust/", views.points_adjust, name="adjust"),
     path("members/<int:pk>/purchases/<int:purchase_pk>/refund/", views.purchase_refund, name="refund"),
     path("reports/refund-shortfalls/", views.refund_shortfalls, name="shortfalls"),
+    # The counter: find or enrol, then the member's panel and its actions.
+    path("counter/", counter.counter, name="counter"),
+    path("counter/location/", counter.counter_location, name="counter_location"),
+    path("counter/enrol/", counter.counter_enrol, name="counter_enrol"),
+    path("counter/members/<int:pk>/", counter.counter_member, name="counter_member"),
+    path("counter/members/<int:pk>/purchase/", counter.counter_purchase, name="counter_purchase"),
+    path("counter/members/<int:pk>/rewards/<int:reward_pk>/redeem/", counter.counter_redeem, name="counter_redeem"),
+    path(
+        "counter/members/<int:pk>/vouchers/<int:voucher_pk>/use/",
+        counter.counter_voucher_use,
+        name="counter_voucher_use",
+    ),
+    path("counter/members/<int:pk>/card/", counter.counter_card_link, name="counter_card_link"),
+    path(
+        "counter/members/<int:pk>/cards/<int:card_pk>/replace/",
+        counter.counter_card_replace,
+        name="counter_card_replace",
+    ),
+    path(
+        "counter/members/<int:pk>/purchases/<int:purchase_pk>/undo/",
+        counter.counter_purchase_undo,
+        name="counter_purchase_undo",
+    ),
+    path(
+        "counter/members/<int:pk>/redemptions/<int:redemption_pk>/undo/",
+        counter.counter_redemption_undo,
+        name="counter_redemption_undo",
+    ),
 ]
