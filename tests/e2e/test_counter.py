@@ -175,6 +175,8 @@ def test_owner_prints_cards_and_a_cashier_hands_one_out_on_a_phone(open_device, 
     # Siti gets the first printed card: typed into the card field, Enter links it.
     page.keyboard.type("Siti")
     page.locator("#counter-main").get_by_role("link", name=re.compile("Siti Aminah")).click()
+    # The opened member panel puts the cursor in the amount field; move on once it has.
+    expect(page.get_by_label("Amount")).to_be_focused()
     card_field = page.get_by_label("Card number")
     card_field.focus()
     page.keyboard.type(number)
