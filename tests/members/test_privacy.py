@@ -266,7 +266,7 @@ def test_exports_hold_nothing_of_other_members(client, siti, history):
 
         assert "Zainal" not in body
         assert "R-OTHER" not in body
-        assert "777" not in body
+        assert "777.00" not in body  # the stranger's purchase amount (bare digits can occur in timestamps)
 
 
 def test_csv_export_has_a_section_per_kind_of_data(client, siti, history):
