@@ -12,6 +12,7 @@ from merchants.locales import currency_decimals
 from merchants.models import Location, Merchant
 
 from .models import Program, Reward, RewardKind, Tier
+from .services import PROGRAM_FIELDS
 
 
 def plain_decimal(value: Decimal | None) -> Decimal | None:
@@ -82,27 +83,7 @@ class ProgramForm(ShopModelForm):
 
     class Meta:
         model = Program
-        fields = [
-            "mode",
-            "points_per_unit",
-            "rounding",
-            "min_purchase",
-            "max_purchase",
-            "point_value",
-            "stamps_per_card",
-            "one_stamp_per_day",
-            "stamp_reward",
-            "expiry_mode",
-            "expiry_months",
-            "welcome_bonus",
-            "birthday_bonus",
-            "referral_bonus",
-            "daily_cap",
-            "tier_basis",
-            "tier_window_months",
-            "paid_tier_reminder_days",
-            "voucher_days",
-        ]
+        fields = PROGRAM_FIELDS  # what program_update accepts, in the order the page shows them
         labels = {"expiry_months": _("Months before points expire")}
 
     def __init__(self, *args, **kwargs) -> None:

@@ -187,7 +187,7 @@ def member_detail(request: MerchantRequest, pk: int) -> HttpResponse:
 def purchase_preview(request: MerchantRequest, pk: int) -> HttpResponse:
     """HTMX: what a purchase of this amount would earn. Reads only."""
     member = _member(request, pk)
-    program = ledger.program_for(request.merchant)
+    program, _tiers = ledger.rules_for(request.merchant)  # cached: this runs on every keystroke
     form = PreviewForm(request.GET)
     context = {"program": program, "preview": None, "preview_error": ""}
     if request.GET.get("amount", "").strip():
@@ -220,7 +220,7 @@ def purchase_record(request: MerchantRequest, pk: int) -> HttpResponse:
         except LedgerError as error:
             _form_error(form, error)
         else:
-            earned = units(purchase.points, ledger.program_for(request.merchant).is_stamps)
+            earned = units(purchase.points, ledger.rules_for(request.merchant)[0].is_stamps)
             messages.success(
                 request,
                 _("Purchase of %(amount)s recorded: %(earned)s earned.")
