@@ -55,6 +55,7 @@ class Member(models.Model):
     portal_key = models.CharField(max_length=32, default=portal_key_new, editable=False)
     deletion_requested_at = models.DateTimeField(_("asked to be deleted"), null=True, blank=True)
     erased_at = models.DateTimeField(_("personal data erased"), null=True, blank=True)
+    tags = models.ManyToManyField("Tag", through="MemberTag", related_name="members", blank=True)
 
     objects = MerchantScopedQuerySet.as_manager()
 
@@ -129,6 +130,7 @@ class ConsentEvent(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices)
     granted = models.BooleanField()
     source = models.CharField(max_length=20)  # counter, signup, portal, unsubscribe, import, api
+    detail = models.CharField(max_length=200, blank=True)  # e.g. the imported file and row it came from
     collected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -141,6 +143,42 @@ class ConsentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} {self.channel} {'yes' if self.granted else 'no'} ({self.source})"
+
+
+class Tag(models.Model):
+    """A label the shop puts on members ("vip", "wholesale"); campaigns pick audiences by them."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(_("name"), max_length=50)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint("merchant", Lower("name"), name="tag_name_unique_per_merchant")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MemberTag(models.Model):
+    """A member carries a tag. The link carries merchant_id too, like every tenant table."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="tag_links")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="member_links")
+
+    objects = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint("member", "tag", name="member_tag_unique")]
+        indexes = [models.Index(fields=["merchant", "tag"], name="member_tag_by_tag")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.tag_id}"
 
 
 class LoginCode(models.Model):

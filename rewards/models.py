@@ -1,5 +1,7 @@
 """The points economy: program rules, tiers, accounts and the ledger, purchases, rewards, vouchers.
 
+Customer imports keep their models in rewards/imports/models.py (imported at the end of this module).
+
 Only rewards/ledger.py writes PointsEntry rows and Account balances.
 """
 
@@ -168,6 +170,10 @@ class Account(models.Model):
     day_earned = models.PositiveIntegerField(default=0)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     last_purchase_at = models.DateTimeField(null=True, blank=True)
+    # What the shop's previous system knew when the member was imported: spend and visits before
+    # joining here. Kept apart from lifetime_spend and purchase_count, which count purchases here.
+    opening_spend = models.DecimalField(default=Decimal(0), **MONEY)
+    opening_visits = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = MerchantScopedQuerySet.as_manager()
@@ -445,3 +451,7 @@ class TierFee(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tier} {self.starts_on} to {self.ends_on}"
+
+
+# Customer imports (rewards.imports): the job record and the rows it could not take.
+from .imports.models import ImportJob, ImportRow, ImportStatus  # noqa: E402, F401

@@ -545,6 +545,8 @@ class MemberHistory:
                 self.day_earned or 0,
                 self.last_activity,
                 self.last_purchase,
+                "0.00",  # opening spend and visits: the demo history starts here
+                0,
                 joined,
             )
         )
