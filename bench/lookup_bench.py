@@ -152,7 +152,7 @@ def lookups(count: int) -> list[Lookup]:
     from rewards.management.commands.seed_demo import DEMO_SLUG
 
     shop = Member.objects.filter(merchant__slug=DEMO_SLUG).select_related("merchant").first().merchant
-    rng = random.Random(42)  # noqa: S311 (picks members, no secrets)
+    rng = random.Random(42)
     ids = list(Member.objects.filter(merchant=shop).values_list("pk", flat=True))
     picked = list(Member.objects.filter(pk__in=rng.sample(ids, min(count, len(ids)))))
 

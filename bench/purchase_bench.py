@@ -212,7 +212,7 @@ def measure(make_work: Callable[[], Callable[[random.Random], None]], seconds: f
 
     def run(number: int) -> None:
         try:
-            work, rng = make_work(), random.Random(number)  # noqa: S311 (picks members, no secrets)
+            work, rng = make_work(), random.Random(number)
             work(rng)  # warm up: connection, caches, prepared plans
             ready.wait()
             done = 0

@@ -1,11 +1,14 @@
 """Enrolment: phones in E.164 from the shop's country, no duplicates, referral codes, the welcome bonus."""
 
+import random
 import re
 
+import phonenumbers
 import pytest
 from django.core.exceptions import ValidationError
 
 from members.models import CODE_ALPHABET, Member, Source
+from members.phones import PhoneReader, phone_normalize
 from members.services import member_enroll
 from merchants.actors import Actor
 from rewards.models import Account, Kind, PointsEntry
@@ -203,3 +206,26 @@ def test_a_referred_member_gets_only_the_welcome_bonus_at_enrolment(merchant, en
 
     assert Account.objects.get(member=member).balance == 50
     assert Account.objects.get(member=referrer).balance == 50  # the referral bonus waits for a first purchase
+
+
+@pytest.mark.parametrize("region", ["MY", "TH", "UA", "HU", "US", "DE", "SG", "ID", "MX", "IN"])
+def test_the_phone_reader_agrees_with_phone_normalize(region):
+    """The fast path gives phonenumbers' own answer, or its own refusal, for every shape of number."""
+
+    def answer(normalize, raw):
+        try:
+            return normalize(raw)
+        except ValidationError:
+            return None
+
+    rng, reader = random.Random(region), PhoneReader(region)
+    examples = [phonenumbers.example_number_for_type(region, kind) for kind in range(11)]
+    for example in filter(None, examples):
+        nsn = str(example.national_number)
+        for _ in range(40):
+            digits = list(nsn)
+            for _change in range(rng.randrange(1, 3)):
+                digits[rng.randrange(len(digits))] = str(rng.randrange(10))
+            mutated = "".join(digits)
+            for raw in (mutated, "0" + mutated, f"+{example.country_code} {mutated}", mutated[:-2], "06" + mutated):
+                assert answer(reader.normalize, raw) == answer(lambda r: phone_normalize(r, region=region), raw), raw

@@ -1,0 +1,96 @@
+"""Writes for many members at once (a customer import): a few statements per batch, not a few per member.
+
+Callers run these inside their own transaction, after the members exist. Unlike the one-member
+services they send no signals and write no audit line per member: the import audits itself once.
+"""
+
+import secrets
+from collections.abc import Iterable
+
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from merchants.db import Blueprint, insert_many
+from merchants.models import Merchant, User
+
+from .models import CODE_ALPHABET, Card, CardStatus, ConsentEvent, Member, MemberTag, Tag
+
+
+def codes_fresh(*, merchant: Merchant, field: str, count: int, length: int) -> list[str]:
+    """`count` new codes for Member.<field> (card_number or referral_code) that no member of the shop has."""
+    if field not in ("card_number", "referral_code"):
+        raise ValueError(field)
+    codes: set[str] = set()
+    members = Member.objects.for_merchant(merchant)
+    while len(codes) < count:
+        batch = {_code(length) for _ in range(count - len(codes))} - codes
+        taken = set(members.filter(**{f"{field}__any": batch}).values_list(field, flat=True))
+        if field == "card_number":
+            taken |= set(Card.objects.for_merchant(merchant).filter(number__any=batch).values_list("number", flat=True))
+        codes |= batch - taken
+    return list(codes)
+
+
+def _code(length: int) -> str:
+    """random_code's alphabet and randomness, drawn a byte at a time (many thousands are needed at once)."""
+    size = len(CODE_ALPHABET)
+    limit = 256 - 256 % size  # bytes past the last whole round of the alphabet would favour its start
+    code = ""
+    while len(code) < length:
+        code += "".join(CODE_ALPHABET[b % size] for b in secrets.token_bytes(length * 2) if b < limit)
+    return code[:length]
+
+
+def consents_record(
+    *,
+    merchant: Merchant,
+    events: Iterable[tuple[int, str, bool, str]],
+    source: str,
+    user: User | None,
+) -> int:
+    """Log consent given or withdrawn: (member id, channel, granted, detail) each. The members'
+    consent flags are set by the caller's own update of the member rows."""
+    now = timezone.now()
+    blueprint = Blueprint(ConsentEvent, merchant=merchant, source=source, collected_by=user, created_at=now)
+    rows = [
+        blueprint.new(
+            member_id=member_id,
+            channel=channel,
+            granted=granted,
+            detail=detail[:200],
+        )
+        for member_id, channel, granted, detail in events
+    ]
+    insert_many(rows)
+    return len(rows)
+
+
+def tags_add(*, merchant: Merchant, links: Iterable[tuple[int, str]]) -> int:
+    """Put tags on members: (member id, tag name) each. New tag names are created; tags already
+    on a member stay as they are. Names match case-insensitively."""
+    links = list(links)
+    if not links:
+        return 0
+    wanted = {name.lower(): name for _member, name in reversed(links)}  # the first spelling wins
+    tags = Tag.objects.for_merchant(merchant)
+    known = {t.lname: t.pk for t in tags.annotate(lname=Lower("name")).filter(lname__in=wanted)}
+    missing = [Tag(merchant=merchant, name=wanted[lname]) for lname in wanted if lname not in known]
+    if missing:
+        # A concurrent import may create the same tag: its row stands, ours is skipped.
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        known = {t.lname: t.pk for t in tags.annotate(lname=Lower("name")).filter(lname__in=wanted)}
+    blueprint = Blueprint(MemberTag, merchant=merchant)
+    # The planner only adds tags a member does not have yet; a concurrent import adding the same
+    # one makes this chunk's transaction fail, and the import plans the chunk again.
+    rows = [blueprint.new(member_id=member, tag_id=known[name.lower()]) for member, name in links]
+    insert_many(rows)
+    return len(rows)
+
+
+def cards_link(*, merchant: Merchant, links: Iterable[tuple[int, str]]) -> int:
+    """Physical cards members already carry: (member id, card number) each, numbers nobody has."""
+    now = timezone.now()
+    blueprint = Blueprint(Card, merchant=merchant, status=CardStatus.ACTIVE, linked_at=now, created_at=now)
+    rows = [blueprint.new(number=number, member_id=member) for member, number in links]
+    insert_many(rows)
+    return len(rows)
