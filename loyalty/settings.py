@@ -177,6 +177,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SIGNUP_PER_ADDRESS_PER_HOUR = env.int("SIGNUP_PER_ADDRESS_PER_HOUR", default=5)
 SIGNUP_PER_CONTACT_PER_DAY = env.int("SIGNUP_PER_CONTACT_PER_DAY", default=3)
 
+# Customer imports: the largest file and row count taken, files up to this many rows are checked and
+# imported within the request (bigger ones in a worker, with a progress bar), and rows per chunk.
+IMPORT_MAX_MB = env.int("IMPORT_MAX_MB", default=20)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
+IMPORT_INLINE_ROWS = env.int("IMPORT_INLINE_ROWS", default=1000)
+IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=5000)
+# An upload of IMPORT_MAX_MB goes to a temporary file, not memory, past Django's default 2.5 MB.
+
 # Security: behind HTTPS (the default when DEBUG is off) cookies are secure, plain HTTP is
 # redirected and HSTS is sent. HTTPS=0 serves a shop's own LAN over plain http.
 HTTPS = env.bool("HTTPS", default=not DEBUG)
@@ -223,6 +231,10 @@ CELERY_BEAT_SCHEDULE = {
     "rewards-daily": {
         "task": "rewards.tasks.rewards_daily_dispatch_task",
         "schedule": crontab(minute=5),
+    },
+    "purge-stale-imports": {
+        "task": "rewards.tasks.imports_purge_task",
+        "schedule": crontab(minute=37, hour=3),
     },
     "purge-stale-invitations": {
         "task": "merchants.tasks.invitations_purge_task",

@@ -235,6 +235,8 @@ AUDIT_ACTIONS = {
     "member.deletion_requested": _("A member asked to be deleted"),
     "member.erase": _("Erased a member's personal data"),
     "member.update": _("A member changed their details"),
+    "members.import": _("Imported customers from a file"),
+    "data.export": _("Exported data"),
 }
 
 

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from members.models import Member, random_code
 from merchants.actors import Actor
+from merchants.db import Blueprint, insert_many
 from merchants.locales import currency_decimals
 from merchants.models import Location, Merchant, Role
 from merchants.services import audit_record
@@ -182,6 +183,11 @@ def credit_expiry(program: Program, at: datetime) -> datetime | None:
     return local_midnight(merchant, add_months(local_today(merchant, at), program.expiry_months) + timedelta(days=1))
 
 
+# Ledger lines are built by the thousand (imports, the expiry job): without Model.__init__'s per-field walk.
+_ENTRIES = Blueprint(Entry)
+_ACCOUNTS = Blueprint(Account)
+
+
 def _entry(account: Account, *, kind: str, points: int, actor: Actor, **fields: Any) -> Entry:
     """Apply `points` to the locked account in memory and build its ledger line (saved by the caller)."""
     account.balance += points
@@ -189,7 +195,7 @@ def _entry(account: Account, *, kind: str, points: int, actor: Actor, **fields: 
         raise LedgerError(_("Not enough points."), code="balance")
     if points > 0 and kind in (Kind.EARN, Kind.BONUS, Kind.IMPORT):
         account.lifetime_earned += points
-    return Entry(
+    return _ENTRIES.new(
         merchant_id=account.merchant_id,
         account=account,
         kind=kind,
@@ -1134,3 +1140,143 @@ def paid_tier_reminders_due(*, merchant: Merchant, today: date | None = None) ->
 
 def paid_tier_mark_reminded(*, account: Account) -> None:
     Account.objects.filter(pk=account.pk).update(paid_reminded_for=account.paid_until)
+
+
+# ---------------------------------------------------------------------------------------------
+# Imports: what a shop's previous system knew about each member
+
+
+@dataclass
+class ImportState:
+    """A member's account as an import finds it, with the points earlier imports brought in."""
+
+    account: Account
+    imported: int
+
+
+@dataclass
+class Opening:
+    """What one imported row says about a member's points and standing. None: the file does not say."""
+
+    member: Member
+    balance: int | None = None  # points, or stamps on a stamp card, in the previous system
+    tier: Tier | None = None
+    set_tier: bool = False
+    spend: Decimal | None = None
+    visits: int | None = None
+    last_visit: datetime | None = None
+    reason: str = ""  # "customers.csv, row 12"
+    key: str = ""  # the entry's idempotency key, unique per job and row
+
+
+def import_states(*, merchant: Merchant, member_ids: list[int], lock: bool) -> dict[int, ImportState]:
+    """Accounts of these members by member id, row-locked in primary-key order when `lock`."""
+    accounts = Account.objects.filter(merchant=merchant, member_id__any=member_ids).order_by("pk")
+    if lock:
+        accounts = accounts.select_for_update()
+    accounts = list(accounts)
+    imported = dict(
+        Entry.objects.filter(merchant=merchant, account_id__any=[a.pk for a in accounts], kind=Kind.IMPORT)
+        .values("account_id")
+        .annotate(total=Sum("points"))
+        .values_list("account_id", "total")
+    )
+    return {a.member_id: ImportState(a, imported.get(a.pk, 0)) for a in accounts}
+
+
+@transaction.atomic
+def openings_import(*, merchant: Merchant, openings: list[Opening], actor: Actor) -> int:
+    """Bring in opening balances, tiers and totals for imported members; returns the entries written.
+
+    The balance a file gives is the target for what imports brought in: the first import of a
+    member credits it, importing the same file again writes nothing, and a corrected file writes
+    the difference (refused if the member already spent what it would take back). Points earned
+    here are not touched. Members without an account get one (imported members get no welcome
+    bonus: they are not new to the shop).
+    """
+    _require(actor, Role.MANAGER, merchant.pk)
+    program = program_for(merchant)
+    now = timezone.now()
+    today = local_today(merchant, now)
+    states = import_states(merchant=merchant, member_ids=[o.member.pk for o in openings], lock=True)
+    fresh = []
+    for opening in openings:
+        if opening.member.pk not in states:
+            account = _ACCOUNTS.new(merchant_id=merchant.pk, member=opening.member, created_at=now)
+            states[opening.member.pk] = ImportState(account, 0)
+            fresh.append(account)
+    entries, changes, touched = [], [], {}
+    for opening in openings:
+        state = states[opening.member.pk]
+        account = state.account
+        before = (
+            account.balance,
+            account.tier_id,
+            account.opening_spend,
+            account.opening_visits,
+            account.last_purchase_at,
+        )
+        if opening.balance is not None and (delta := opening.balance - state.imported):
+            entry = _entry(
+                account,
+                kind=Kind.IMPORT,
+                points=delta,
+                actor=actor,
+                reason=opening.reason[:200],
+                created_at=now,
+                expires_at=credit_expiry(program, now) if delta > 0 else None,
+                idempotency_key=opening.key or None,
+            )
+            if delta < 0:  # a corrected opening balance takes back what the first one credited
+                account.lifetime_earned = max(0, account.lifetime_earned + delta)
+            entries.append(entry)
+            state.imported = opening.balance
+        if opening.set_tier and account.tier_id != (opening.tier.pk if opening.tier else None):
+            changes.append(
+                TierChange(
+                    merchant=merchant,
+                    account=account,
+                    from_tier_id=account.tier_id,
+                    to_tier=opening.tier,
+                    reason="import",
+                    created_at=now,
+                )
+            )
+            # Held for one qualifying window from now, then reviewed like any earned tier.
+            account.tier = opening.tier
+            account.tier_until = add_months(today, program.tier_window_months) if opening.tier else None
+        if opening.spend is not None:
+            account.opening_spend = opening.spend
+        if opening.visits is not None:
+            account.opening_visits = opening.visits
+        if opening.last_visit and (account.last_purchase_at is None or opening.last_visit > account.last_purchase_at):
+            account.last_purchase_at = opening.last_visit
+            account.last_activity_at = max(account.last_activity_at or opening.last_visit, opening.last_visit)
+        after = (
+            account.balance,
+            account.tier_id,
+            account.opening_spend,
+            account.opening_visits,
+            account.last_purchase_at,
+        )
+        if account.pk and after != before:
+            touched[account.pk] = account
+    # COPY on PostgreSQL; entries and tier changes of new accounts pick up the accounts' new ids.
+    insert_many(fresh)
+    insert_many(entries)
+    insert_many(changes)
+    Account.objects.bulk_update(
+        touched.values(),
+        [
+            "balance",
+            "lifetime_earned",
+            "tier",
+            "tier_until",
+            "opening_spend",
+            "opening_visits",
+            "last_purchase_at",
+            "last_activity_at",
+        ],
+        batch_size=500,
+    )
+    return len(entries)

@@ -2,7 +2,7 @@
 
 from bisect import insort
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import QuerySet
@@ -11,7 +11,7 @@ from django.utils import timezone
 from members.models import Card, ConsentEvent, Member
 from merchants.models import Location, Merchant
 
-from .ledger import LedgerError, add_months, local_today, program_for, reward_check
+from .ledger import LedgerError, add_months, local_midnight, local_today, program_for, reward_check
 from .models import (
     Account,
     ExpiryMode,
@@ -361,3 +361,23 @@ def member_data_export(member: Member) -> dict[str, object]:
             },
         ),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Exports
+
+
+def ledger_for_export(*, merchant: Merchant, start: date, end: date) -> QuerySet[PointsEntry]:
+    """The shop's ledger lines from local midnight of `start` up to (not including) the midnight after `end`.
+
+    Bounds are the shop's own midnights, so a line written at 23:59 in Kuala Lumpur on the day before
+    `start` stays out even though it is already `start` in UTC.
+    """
+    since = local_midnight(merchant, start)
+    until = local_midnight(merchant, end + timedelta(days=1))
+    return (
+        PointsEntry.objects.for_merchant(merchant)
+        .filter(created_at__gte=since, created_at__lt=until)
+        .select_related("account__member", "location", "purchase", "redemption")
+        .order_by("created_at", "pk")
+    )

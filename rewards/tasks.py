@@ -4,6 +4,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from . import jobs
+from .imports import jobs as imports
 
 
 @shared_task
@@ -18,3 +19,20 @@ def rewards_daily_dispatch_task() -> int:
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def rewards_daily_task(merchant_id: int) -> dict[str, int]:
     return jobs.daily_run(merchant_id=merchant_id)
+
+
+# Customer imports: a worker that dies mid-file is retried (late acknowledgement) and carries on
+# from the last chunk it committed.
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def import_check_task(merchant_id: int, job_id: int) -> None:
+    imports.import_check(merchant_id=merchant_id, job_id=job_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def import_apply_task(merchant_id: int, job_id: int) -> None:
+    imports.import_apply(merchant_id=merchant_id, job_id=job_id)
+
+
+@shared_task
+def imports_purge_task() -> int:
+    return imports.imports_purge()

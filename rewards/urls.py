@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import counter, views
+from . import counter, views, views_export, views_import
 
 app_name = "rewards"
 
@@ -22,6 +22,21 @@ urlpatterns = [
     path("members/<int:pk>/adjust/", views.points_adjust, name="adjust"),
     path("members/<int:pk>/purchases/<int:purchase_pk>/refund/", views.purchase_refund, name="refund"),
     path("reports/refund-shortfalls/", views.refund_shortfalls, name="shortfalls"),
+    # Imports: upload, map the columns, check, import; progress and the rows to fix.
+    path("members/import/", views_import.import_start, name="import"),
+    path("members/import/template.csv", views_import.import_template, name="import_template"),
+    path("members/import/<int:pk>/", views_import.import_job, name="import_job"),
+    path("members/import/<int:pk>/map/", views_import.import_map, name="import_map"),
+    path("members/import/<int:pk>/apply/", views_import.import_apply, name="import_apply"),
+    path("members/import/<int:pk>/cancel/", views_import.import_cancel_view, name="import_cancel"),
+    path("members/import/<int:pk>/resume/", views_import.import_resume_view, name="import_resume"),
+    path("members/import/<int:pk>/progress/", views_import.import_progress, name="import_progress"),
+    path("members/import/<int:pk>/invalid.csv", views_import.import_invalid_csv, name="import_invalid"),
+    # Exports: the shop's members, points history and vouchers as CSV or XLSX.
+    path("members/export/", views_export.export_page, name="export"),
+    path("members/export/members.<str:fmt>", views_export.export_members, name="export_members"),
+    path("members/export/ledger.<str:fmt>", views_export.export_ledger, name="export_ledger"),
+    path("members/export/vouchers.<str:fmt>", views_export.export_vouchers, name="export_vouchers"),
     # The counter: find or enrol, then the member's panel and its actions.
     path("counter/", counter.counter, name="counter"),
     path("counter/location/", counter.counter_location, name="counter_location"),

@@ -45,6 +45,8 @@ class ImportJob(models.Model):
     checked_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The last time a running check or import moved on: a page can tell a stalled job from a slow one.
+    progress_at = models.DateTimeField(null=True, blank=True)
 
     objects = MerchantScopedQuerySet.as_manager()
 

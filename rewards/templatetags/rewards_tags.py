@@ -52,7 +52,9 @@ def money(amount: Decimal | None, shop: Merchant | str) -> str:
     return money_format(amount, shop.currency, shop.country)
 
 
+@register.filter
 def number(value: int) -> str:
+    """{{ job.rows_total|number }}: 12,345 (12 345 in Hungarian and Ukrainian)."""
     return format_decimal(value, locale=_locale())
 
 

@@ -1,0 +1,405 @@
+"""What each row of an import would do: parse its cells, match it to a member, compare, decide.
+
+The check (a dry run) and the apply run the same planning, so the counts the owner saw are the
+counts the import writes, unless the shop changed in between (then the apply's own counts stand).
+A row becomes one of: new, updated, unchanged, or invalid with its reasons in plain words.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
+
+from members.models import Card, CardStatus, Channel, Member, MemberTag
+from merchants.models import Merchant
+from rewards.ledger import ImportState, Opening, import_states
+from rewards.models import Tier
+
+from .columns import IGNORE, NOTE, TARGETS
+from .values import Cells
+
+# Targets that are Member fields, set on the member as they are.
+MEMBER_FIELDS = ("first_name", "last_name", "phone", "email", "birthday", "language", "card_number")
+BALANCE_TARGETS = ("points", "stamps")
+OPENING_TARGETS = (*BALANCE_TARGETS, "tier", "total_spent", "visits", "last_visit")
+CONSENTS = {"email_consent": Channel.EMAIL, "sms_consent": Channel.SMS}
+
+
+@dataclass(slots=True)
+class Row:
+    line: int
+    cells: list[str]
+    reason: str = ""  # "customers.csv, row 12": where ledger entries and consents say they came from
+    errors: list[str] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    tag_names: list[str] = field(default_factory=list)
+    member: Member | None = None  # the member it matched, or the new one it makes
+    is_new: bool = False
+    changes: dict[str, Any] = field(default_factory=dict)  # member fields to set
+    opening: Opening | None = None
+    consents: list[tuple[str, bool]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)  # tags to add
+    card: str = ""  # a physical card to link to an existing member
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.is_new or self.changes or self.opening or self.consents or self.tags or self.card)
+
+
+class Planner:
+    """Plans an import's rows chunk by chunk; remembers across chunks who appeared in which row."""
+
+    def __init__(self, *, merchant: Merchant, headers: list[str], mapping: list[str], file_name: str, job_id: int):
+        self.merchant = merchant
+        self.headers = headers
+        self.columns = [(i, target) for i, target in enumerate(mapping) if target != IGNORE]
+        self.file_name = file_name
+        self.reason_format = _("%(file)s, row %(line)s")  # translated once, not per row
+        self.job_id = job_id
+        self.cells = Cells(merchant)
+        self.tiers = {t.name.casefold(): t for t in Tier.objects.for_merchant(merchant) if not t.is_paid}
+        self.tier_names = ", ".join(sorted(t.name for t in self.tiers.values()))
+        self.seen: dict[tuple[str, str], int] = {}  # (key kind, value) -> the line that has it
+        self.seen_members: dict[int, int] = {}  # member id -> the line that matched them
+        self.card_owners: dict[str, Member] = {}  # this chunk's card numbers -> who has them
+        self.readers = {
+            "first_name": self.cells.name,
+            "last_name": self.cells.name,
+            "full_name": self.cells.full_name,
+            "phone": self.cells.phone,
+            "email": self.cells.email,
+            "card_number": self._card,
+            "birthday": self.cells.date,
+            "language": self.cells.language,
+            "points": self.cells.whole,
+            "stamps": self.cells.whole,
+            "tier": self._tier,
+            "joined": self._moment,
+            "last_visit": self._moment,
+            "total_spent": self.cells.money,
+            "visits": self.cells.whole,
+            "email_consent": self.cells.yes_no,
+            "sms_consent": self.cells.yes_no,
+            "consent": self.cells.yes_no,
+            "tags": self.cells.tags,
+            "notes": self.cells.text,
+            NOTE: self.cells.text,
+        }
+
+    # -----------------------------------------------------------------------------------------
+    # Cells
+
+    def _card(self, raw: str) -> str:
+        number = self.cells.text(raw).replace(" ", "").upper()
+        if len(number) > 32:
+            raise ValidationError(
+                _("“%(value)s” is longer than a card number can be (32 characters).") % {"value": raw}
+            )
+        return number
+
+    def _tier(self, raw: str) -> Tier | None:
+        name = self.cells.text(raw)
+        if not name:
+            return None
+        tier = self.tiers.get(name.casefold())
+        if tier is None:
+            if not self.tiers:
+                raise ValidationError(_("“%(value)s”: your program has no tiers yet.") % {"value": name})
+            raise ValidationError(
+                _("No tier is called “%(value)s” (your tiers: %(tiers)s).") % {"value": name, "tiers": self.tier_names}
+            )
+        return tier
+
+    def _moment(self, raw: str) -> datetime | None:
+        day = self.cells.date(raw)
+        return datetime.combine(day, time.min, tzinfo=self.merchant.tzinfo) if day else None
+
+    def parse(self, line: int, cells: list[str]) -> Row:
+        row = Row(line, cells, reason=self._reason(line))
+        for index, target in self.columns:
+            raw = cells[index]
+            if not raw.strip():
+                continue
+            try:
+                value = self.readers[target](raw)
+            except ValidationError as error:
+                row.errors.extend(f"{self.headers[index]}: {message}" for message in error.messages)
+                continue
+            if value is None or value == "" or value == []:
+                continue
+            if target == NOTE:
+                row.notes.append(f"{self.headers[index]}: {value}")
+            elif target == "notes":
+                row.notes.append(value)
+            elif target == "tags":
+                row.tag_names.extend(value)
+            elif target == "full_name":
+                first, last = value
+                row.values.setdefault("first_name", first)
+                if last:
+                    row.values.setdefault("last_name", last)
+            elif target == "consent":
+                for name in CONSENTS:
+                    row.values.setdefault(name, value)
+            else:
+                row.values[target] = value
+        if not row.errors and not any(row.values.get(k) for k in ("phone", "email", "card_number")):
+            row.errors.append(
+                _("No phone number, email or card number: without one, this customer can't be told apart from others.")
+            )
+        return row
+
+    # -----------------------------------------------------------------------------------------
+    # Matching and comparing, a chunk at a time (a few queries per chunk, none per row)
+
+    def plan(self, rows: list[Row], *, lock: bool) -> None:
+        """Match the chunk's valid rows to members and work out what each would change.
+
+        With `lock`, the matched members' accounts are row-locked until the caller's transaction
+        ends, so what the plan read (balances, earlier imports) is still true when it is written.
+        """
+        valid = []
+        for row in rows:  # in file order: a later row that repeats an earlier customer is the one refused
+            if not row.errors:
+                self._check_seen(row)
+            if not row.errors:
+                self._remember_keys(row)
+                valid.append(row)
+        by_phone, by_email, by_card, blocked = self._lookup(valid)
+        self.card_owners = by_card
+        for row in valid:
+            v = row.values
+            found = {
+                what: member
+                for what, member in (
+                    ("phone", by_phone.get(v.get("phone"))),
+                    ("email", by_email.get(v.get("email"))),
+                    ("card", by_card.get(v.get("card_number"))),
+                )
+                if member is not None
+            }
+            if v.get("card_number") in blocked:
+                row.errors.append(
+                    _("Card %(number)s is blocked: it was reported lost or replaced.") % {"number": v["card_number"]}
+                )
+            elif len({m.pk for m in found.values()}) > 1:
+                names = ", ".join(f"{_label(what)}: {member}" for what, member in found.items())
+                row.errors.append(
+                    _("The phone number, email and card number of this row belong to different members (%(names)s).")
+                    % {"names": names}
+                )
+            elif found:
+                row.member = next(iter(found.values()))
+                if (earlier := self.seen_members.get(row.member.pk)) is not None:
+                    row.errors.append(_("The same customer as row %(line)s.") % {"line": earlier})
+            else:
+                row.is_new = True
+        matched = [r.member.pk for r in valid if r.member is not None and not r.errors]
+        states = import_states(merchant=self.merchant, member_ids=matched, lock=lock)
+        tags = defaultdict(set)
+        for member_id, name in (
+            MemberTag.objects.for_merchant(self.merchant)
+            .filter(member_id__in=matched)
+            .values_list("member_id", "tag__name")
+        ):
+            tags[member_id].add(name.casefold())
+        for row in valid:
+            if row.errors:
+                continue
+            if row.is_new:
+                self._plan_new(row)
+            else:
+                self._plan_update(row, states.get(row.member.pk), tags[row.member.pk])
+            if not row.errors and row.member is not None and row.member.pk:
+                self.seen_members[row.member.pk] = row.line
+
+    def recall(self, rows: list[Row]) -> None:
+        """Rows an earlier attempt already imported: remember their phones, emails and cards."""
+        for row in rows:
+            if not row.errors:
+                self._remember_keys(row)
+
+    def snapshot(self) -> tuple[dict, dict]:
+        return dict(self.seen), dict(self.seen_members)
+
+    def restore(self, memory: tuple[dict, dict]) -> None:
+        self.seen, self.seen_members = dict(memory[0]), dict(memory[1])
+
+    def _check_seen(self, row: Row) -> None:
+        for kind in ("phone", "email", "card_number"):
+            value = row.values.get(kind)
+            if value and (earlier := self.seen.get((kind, value))) is not None:
+                row.errors.append(
+                    _("The same customer as row %(line)s (the same %(what)s).")
+                    % {"line": earlier, "what": _label(kind)}
+                )
+                return
+
+    def _remember_keys(self, row: Row) -> None:
+        for kind in ("phone", "email", "card_number"):
+            if value := row.values.get(kind):
+                self.seen.setdefault((kind, value), row.line)
+
+    def _lookup(self, rows: list[Row]) -> tuple[dict, dict, dict, set]:
+        phones = {r.values["phone"] for r in rows if r.values.get("phone")}
+        emails = {r.values["email"] for r in rows if r.values.get("email")}
+        cards = {r.values["card_number"] for r in rows if r.values.get("card_number")}
+        by_phone: dict[str, Member] = {}
+        by_email: dict[str, Member] = {}
+        by_card: dict[str, Member] = {}
+        blocked: set[str] = set()
+        if not (phones or emails or cards):
+            return by_phone, by_email, by_card, blocked
+        # One array per kind of key, and "not blank" spelled out so the partial unique indexes serve it.
+        condition = (
+            (Q(phone__any=phones) & ~Q(phone=""))
+            | (Q(lower_email__any=emails) & ~Q(email=""))
+            | Q(card_number__any=cards)
+        )
+        found = Member.objects.for_merchant(self.merchant).annotate(lower_email=Lower("email")).filter(condition)
+        members = {m.pk: m for m in found}
+        card_rows = list(
+            Card.objects.for_merchant(self.merchant)
+            .filter(number__any=cards)
+            .values_list("number", "member_id", "status")
+        )
+        extra = {member_id for _n, member_id, status in card_rows if member_id and member_id not in members}
+        members |= {m.pk: m for m in Member.objects.for_merchant(self.merchant).filter(pk__any=extra)}
+        for member in members.values():
+            if member.phone in phones:
+                by_phone[member.phone] = member
+            if member.email in emails:
+                by_email[member.email] = member
+            if member.card_number in cards:
+                by_card[member.card_number] = member
+        for number, member_id, status in card_rows:
+            if status == CardStatus.BLOCKED:
+                blocked.add(number)
+            elif member_id:
+                by_card[number] = members[member_id]
+        return by_phone, by_email, by_card, blocked
+
+    def _reason(self, line: int) -> str:
+        return self.reason_format % {"file": self.file_name, "line": line}
+
+    def _opening(self, row: Row) -> Opening | None:
+        v = row.values
+        if not any(k in v for k in OPENING_TARGETS):
+            return None
+        balance = next((v[k] for k in BALANCE_TARGETS if k in v), None)
+        return Opening(
+            member=row.member,
+            balance=balance,
+            tier=v.get("tier"),
+            set_tier="tier" in v,
+            spend=v.get("total_spent"),
+            visits=v.get("visits"),
+            last_visit=v.get("last_visit"),
+            reason=row.reason,
+            key=f"import:{self.job_id}:{row.line}",
+        )
+
+    def _consent_errors(self, row: Row, phone: str, email: str) -> None:
+        if row.values.get("email_consent") and not email:
+            row.errors.append(_("Email offers are “yes” but the row has no email."))
+        if row.values.get("sms_consent") and not phone:
+            row.errors.append(_("SMS offers are “yes” but the row has no phone number."))
+
+    def _plan_new(self, row: Row) -> None:
+        v = row.values
+        self._consent_errors(row, v.get("phone", ""), v.get("email", ""))
+        row.changes = {name: v[name] for name in MEMBER_FIELDS if name in v}
+        if "joined" in v:
+            row.changes["joined_at"] = v["joined"]
+        if row.notes:
+            row.changes["notes"] = "\n".join(row.notes)
+        row.consents = [(channel, True) for name, channel in CONSENTS.items() if v.get(name)]
+        row.tags = _dedupe(row.tag_names)
+        row.opening = self._opening(row)
+
+    def _plan_update(self, row: Row, state: ImportState | None, has_tags: set[str]) -> None:
+        v, member = row.values, row.member
+        self._consent_errors(row, v.get("phone") or member.phone, v.get("email") or member.email)
+        card = v.pop("card_number", None)
+        row.changes = {name: v[name] for name in MEMBER_FIELDS if name in v and getattr(member, name) != v[name]}
+        if card and self.card_owners.get(card) is None:  # a card nobody has: link it to them
+            row.card = card
+        if "joined" in v and v["joined"] < member.joined_at:
+            row.changes["joined_at"] = v["joined"]
+        new_notes = [line for line in row.notes if line not in member.notes]
+        if new_notes:
+            row.changes["notes"] = "\n".join(filter(None, [member.notes, *new_notes]))
+        for name, channel in CONSENTS.items():
+            if name in v and getattr(member, f"{channel}_consent") != v[name]:
+                row.consents.append((channel, v[name]))
+        row.tags = [t for t in _dedupe(row.tag_names) if t.casefold() not in has_tags]
+        opening = self._opening(row)
+        if opening is not None and _opening_changes(opening, state):
+            if state is not None and opening.balance is not None:
+                delta = opening.balance - state.imported
+                if state.account.balance + delta < 0:
+                    row.errors.append(
+                        _(
+                            "They have %(balance)s now, and earlier imports gave them %(imported)s: an imported balance "
+                            "of %(target)s would take them below zero."
+                        )
+                        % {"balance": state.account.balance, "imported": state.imported, "target": opening.balance}
+                    )
+            row.opening = opening
+
+
+def _opening_changes(opening: Opening, state: ImportState | None) -> bool:
+    """Would this opening change the account? (No account yet: only if it brings something.)"""
+    if state is None:
+        return bool(opening.balance or opening.tier or opening.spend or opening.visits or opening.last_visit)
+    account = state.account
+    return (
+        (opening.balance is not None and opening.balance != state.imported)
+        or (opening.set_tier and account.tier_id != (opening.tier.pk if opening.tier else None))
+        or (opening.spend is not None and opening.spend != account.opening_spend)
+        or (opening.visits is not None and opening.visits != account.opening_visits)
+        or (
+            opening.last_visit is not None
+            and (account.last_purchase_at is None or opening.last_visit > account.last_purchase_at)
+        )
+    )
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for name in names:
+        seen.setdefault(name.casefold(), name)
+    return list(seen.values())
+
+
+def _label(kind: str) -> str:
+    return {"phone": _("phone number"), "email": _("email"), "card": _("card number"), "card_number": _("card number")}[
+        kind
+    ]
+
+
+def mapping_problems(*, mapping: list[str], is_stamps: bool, has_tiers: bool) -> list[str]:
+    """Why a column mapping can't be used, in plain words (nothing: it can)."""
+    chosen = [t for t in mapping if t not in (IGNORE, NOTE)]
+    problems = []
+    if not {"phone", "email", "card_number"} & set(chosen):
+        problems.append(_("Choose the column with phone numbers, emails or card numbers: members are matched by them."))
+    for target in sorted({t for t in chosen if chosen.count(t) > 1}):
+        problems.append(_("Two columns are set to “%(target)s”: choose one.") % {"target": TARGETS[target]})
+    if "points" in chosen and is_stamps:
+        problems.append(_("Your program is a stamp card: set the balance column to “Stamps”, or don't import it."))
+    if "stamps" in chosen and not is_stamps:
+        problems.append(_("Your program gives points: set the balance column to “Points balance”, or don't import it."))
+    if "tier" in chosen and not has_tiers:
+        problems.append(
+            _("Your program has no tiers yet: add them on the Tiers page first, or don't import the tier column.")
+        )
+    if "full_name" in chosen and {"first_name", "last_name"} & set(chosen):
+        problems.append(_("Choose either a full name column or first and last name columns, not both."))
+    return problems
