@@ -5,7 +5,7 @@ services they send no signals and write no audit line per member: the import aud
 """
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -13,32 +13,28 @@ from django.utils import timezone
 from merchants.db import Blueprint, insert_many
 from merchants.models import Merchant, User
 
-from .models import CODE_ALPHABET, Card, CardStatus, ConsentEvent, Member, MemberTag, Tag
+from .models import CODE_ALPHABET, Card, CardStatus, ConsentEvent, MemberTag, Tag
 
 
-def codes_fresh(*, merchant: Merchant, field: str, count: int, length: int) -> list[str]:
-    """`count` new codes for Member.<field> (card_number or referral_code) that no member of the shop has."""
-    if field not in ("card_number", "referral_code"):
-        raise ValueError(field)
-    codes: set[str] = set()
-    members = Member.objects.for_merchant(merchant)
-    while len(codes) < count:
-        batch = {_code(length) for _ in range(count - len(codes))} - codes
-        taken = set(members.filter(**{f"{field}__any": batch}).values_list(field, flat=True))
-        if field == "card_number":
-            taken |= set(Card.objects.for_merchant(merchant).filter(number__any=batch).values_list("number", flat=True))
-        codes |= batch - taken
-    return list(codes)
+def codes_new(*, count: int, length: int, taken: Callable[[str], bool]) -> list[str]:
+    """`count` distinct new codes (card numbers, referral codes) for which `taken` says no.
 
-
-def _code(length: int) -> str:
-    """random_code's alphabet and randomness, drawn a byte at a time (many thousands are needed at once)."""
+    random_code's alphabet and randomness, drawn for all the codes at once. The caller knows the
+    shop's codes (an import reads them once); the unique constraints on the member table stay the
+    last word, should someone else take one meanwhile.
+    """
     size = len(CODE_ALPHABET)
     limit = 256 - 256 % size  # bytes past the last whole round of the alphabet would favour its start
-    code = ""
-    while len(code) < length:
-        code += "".join(CODE_ALPHABET[b % size] for b in secrets.token_bytes(length * 2) if b < limit)
-    return code[:length]
+    codes: set[str] = set()
+    while len(codes) < count:
+        chars = [CODE_ALPHABET[b % size] for b in secrets.token_bytes((count - len(codes)) * length * 2) if b < limit]
+        for start in range(0, len(chars) - length + 1, length):
+            code = "".join(chars[start : start + length])
+            if code not in codes and not taken(code):
+                codes.add(code)
+                if len(codes) == count:
+                    break
+    return list(codes)
 
 
 def consents_record(

@@ -31,7 +31,8 @@ class Source(models.TextChoices):
 
 
 class Member(models.Model):
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="members")
+    # No index of its own: every index and unique constraint of the table starts with merchant.
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="members", db_index=False)
     first_name = models.CharField(_("first name"), max_length=80, blank=True)
     last_name = models.CharField(_("last name"), max_length=80, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True, help_text=_("Stored in international format."))
@@ -72,10 +73,6 @@ class Member(models.Model):
             ),
             models.UniqueConstraint("merchant", "card_number", name="member_card_unique_per_merchant"),
             models.UniqueConstraint("merchant", "referral_code", name="member_referral_unique_per_merchant"),
-        ]
-        indexes = [
-            models.Index(fields=["merchant", "last_name", "first_name"], name="member_name"),
-            models.Index(fields=["merchant", "first_name"], name="member_first_name"),
         ]
 
     def __str__(self) -> str:

@@ -143,7 +143,9 @@ class AnyOf(models.Lookup):
         if not values:
             raise EmptyResultSet
         if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s)", [*lhs_params, values]
+            # Typed as the column: psycopg sends a list of ints as int4[], and a bigint column
+            # compared with int4[] is no longer served by its index.
+            return f"{lhs} = ANY(%s::{self.lhs.output_field.cast_db_type(connection)}[])", [*lhs_params, values]
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
 
 

@@ -1280,3 +1280,16 @@ def openings_import(*, merchant: Merchant, openings: list[Opening], actor: Actor
         batch_size=500,
     )
     return len(entries)
+
+
+def statistics_refresh() -> None:
+    """Fresh planner statistics for members, accounts and the ledger, after a big import.
+
+    Until autovacuum catches up, PostgreSQL would take a shop that just grew by 100,000 members for
+    a small one and scan it for lookups an index serves (the counter's, the next import's).
+    """
+    if connection.vendor != "postgresql":
+        return
+    tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in (Member, Account, Entry))
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {tables}")

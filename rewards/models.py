@@ -152,7 +152,7 @@ class Account(models.Model):
     balance == sum of the member's PointsEntry.points at every commit.
     """
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)  # see Meta
     member = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="account")
     balance = models.IntegerField(default=0)
     lifetime_earned = models.PositiveIntegerField(default=0)
@@ -368,8 +368,10 @@ class Redemption(models.Model):
 class PointsEntry(models.Model):
     """One line of the ledger. Append-only: a mistake is corrected by a reversing entry."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="entries")
+    # No single-column indexes for these two: the composite indexes below start with them, and
+    # every index costs each of the millions of lines an insert.
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="entries", db_index=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     points = models.IntegerField()
     balance_after = models.IntegerField()

@@ -52,6 +52,74 @@ class Row:
         return bool(self.is_new or self.changes or self.opening or self.consents or self.tags or self.card)
 
 
+class Directory:
+    """Who in the shop has which phone, email, card and referral code.
+
+    Read once per import, in one streamed query, and kept up to date as the import writes, so that
+    matching a chunk never searches the members table (whose statistics a big import outruns: the
+    planner would scan the whole shop for every chunk). Someone enrolled at the counter meanwhile
+    is caught by the unique constraints: the chunk fails, refresh() reads its keys again, and the
+    chunk is planned anew.
+    """
+
+    def __init__(self, merchant: Merchant) -> None:
+        self.merchant = merchant
+        self.phones: dict[str, int] = {}
+        self.emails: dict[str, int] = {}
+        self.cards: dict[str, int] = {}  # members' own card numbers and their active physical cards
+        self.referrals: set[str] = set()
+        self.printed: set[str] = set()  # physical cards not handed out yet: not free for a new member
+        self.blocked: set[str] = set()
+        members = Member.objects.for_merchant(merchant).order_by()
+        for pk, phone, email, card, referral in members.values_list(
+            "pk", "phone", "email", "card_number", "referral_code"
+        ).iterator(chunk_size=20_000):
+            self._add(pk, phone, email, card, referral)
+        self._cards(Card.objects.for_merchant(merchant))
+
+    def _add(self, pk: int, phone: str, email: str, card: str, referral: str) -> None:
+        if phone:
+            self.phones[phone] = pk
+        if email:
+            self.emails[email.lower()] = pk
+        if card:
+            self.cards[card.upper()] = pk
+        if referral:
+            self.referrals.add(referral)
+
+    def _cards(self, cards) -> None:
+        for number, member_id, status in cards.values_list("number", "member_id", "status").iterator(chunk_size=20_000):
+            number = number.upper()
+            if status == CardStatus.BLOCKED:
+                self.blocked.add(number)
+            elif member_id:
+                self.cards[number] = member_id
+            else:
+                self.printed.add(number)
+
+    def add(self, member: Member, card: str = "") -> None:
+        """A member the import just wrote (new, or with a new phone, email or card)."""
+        self._add(member.pk, member.phone, member.email, member.card_number, member.referral_code)
+        if card:
+            self.cards[card] = member.pk
+
+    def refresh(self, rows: list[Row]) -> None:
+        """Read the keys of these rows again from the database (someone else wrote meanwhile)."""
+        phones = [p for r in rows if (p := r.values.get("phone"))]
+        emails = [e for r in rows if (e := r.values.get("email"))]
+        cards = [c for r in rows if (c := r.values.get("card_number"))]
+        members = Member.objects.for_merchant(self.merchant).annotate(lower_email=Lower("email")).order_by()
+        found = members.filter(Q(phone__any=phones) | Q(lower_email__any=emails) | Q(card_number__any=cards))
+        for pk, phone, email, card, referral in found.values_list(
+            "pk", "phone", "email", "card_number", "referral_code"
+        ):
+            self._add(pk, phone, email, card, referral)
+        self._cards(Card.objects.for_merchant(self.merchant).filter(number__any=cards))
+
+    def taken(self, code: str) -> bool:
+        return code in self.cards or code in self.printed or code in self.blocked or code in self.referrals
+
+
 class Planner:
     """Plans an import's rows chunk by chunk; remembers across chunks who appeared in which row."""
 
@@ -67,7 +135,7 @@ class Planner:
         self.tier_names = ", ".join(sorted(t.name for t in self.tiers.values()))
         self.seen: dict[tuple[str, str], int] = {}  # (key kind, value) -> the line that has it
         self.seen_members: dict[int, int] = {}  # member id -> the line that matched them
-        self.card_owners: dict[str, Member] = {}  # this chunk's card numbers -> who has them
+        self.directory = Directory(merchant)
         self.readers = {
             "first_name": self.cells.name,
             "last_name": self.cells.name,
@@ -172,7 +240,6 @@ class Planner:
                 self._remember_keys(row)
                 valid.append(row)
         by_phone, by_email, by_card, blocked = self._lookup(valid)
-        self.card_owners = by_card
         for row in valid:
             v = row.values
             found = {
@@ -205,7 +272,7 @@ class Planner:
         tags = defaultdict(set)
         for member_id, name in (
             MemberTag.objects.for_merchant(self.merchant)
-            .filter(member_id__in=matched)
+            .filter(member_id__any=matched)
             .values_list("member_id", "tag__name")
         ):
             tags[member_id].add(name.casefold())
@@ -247,43 +314,17 @@ class Planner:
                 self.seen.setdefault((kind, value), row.line)
 
     def _lookup(self, rows: list[Row]) -> tuple[dict, dict, dict, set]:
-        phones = {r.values["phone"] for r in rows if r.values.get("phone")}
-        emails = {r.values["email"] for r in rows if r.values.get("email")}
-        cards = {r.values["card_number"] for r in rows if r.values.get("card_number")}
-        by_phone: dict[str, Member] = {}
-        by_email: dict[str, Member] = {}
-        by_card: dict[str, Member] = {}
-        blocked: set[str] = set()
-        if not (phones or emails or cards):
-            return by_phone, by_email, by_card, blocked
-        # One array per kind of key, and "not blank" spelled out so the partial unique indexes serve it.
-        condition = (
-            (Q(phone__any=phones) & ~Q(phone=""))
-            | (Q(lower_email__any=emails) & ~Q(email=""))
-            | Q(card_number__any=cards)
-        )
-        found = Member.objects.for_merchant(self.merchant).annotate(lower_email=Lower("email")).filter(condition)
-        members = {m.pk: m for m in found}
-        card_rows = list(
-            Card.objects.for_merchant(self.merchant)
-            .filter(number__any=cards)
-            .values_list("number", "member_id", "status")
-        )
-        extra = {member_id for _n, member_id, status in card_rows if member_id and member_id not in members}
-        members |= {m.pk: m for m in Member.objects.for_merchant(self.merchant).filter(pk__any=extra)}
-        for member in members.values():
-            if member.phone in phones:
-                by_phone[member.phone] = member
-            if member.email in emails:
-                by_email[member.email] = member
-            if member.card_number in cards:
-                by_card[member.card_number] = member
-        for number, member_id, status in card_rows:
-            if status == CardStatus.BLOCKED:
-                blocked.add(number)
-            elif member_id:
-                by_card[number] = members[member_id]
-        return by_phone, by_email, by_card, blocked
+        """The members the chunk's phones, emails and cards belong to: ids from the directory, then
+        one fetch of those members by primary key."""
+        d = self.directory
+        by_phone = {p: d.phones[p] for r in rows if (p := r.values.get("phone")) and p in d.phones}
+        by_email = {e: d.emails[e] for r in rows if (e := r.values.get("email")) and e in d.emails}
+        by_card = {c: d.cards[c] for r in rows if (c := r.values.get("card_number")) and c in d.cards}
+        ids = {*by_phone.values(), *by_email.values(), *by_card.values()}
+        members = {m.pk: m for m in Member.objects.for_merchant(self.merchant).filter(pk__any=ids).order_by()}
+        # A member erased or changed since the directory was read is simply no longer found by that key.
+        pick = lambda found: {key: members[pk] for key, pk in found.items() if pk in members}  # noqa: E731
+        return pick(by_phone), pick(by_email), pick(by_card), d.blocked
 
     def _reason(self, line: int) -> str:
         return self.reason_format % {"file": self.file_name, "line": line}
@@ -328,7 +369,7 @@ class Planner:
         self._consent_errors(row, v.get("phone") or member.phone, v.get("email") or member.email)
         card = v.pop("card_number", None)
         row.changes = {name: v[name] for name in MEMBER_FIELDS if name in v and getattr(member, name) != v[name]}
-        if card and self.card_owners.get(card) is None:  # a card nobody has: link it to them
+        if card and card not in self.directory.cards and card not in self.directory.printed:  # nobody has it
             row.card = card
         if "joined" in v and v["joined"] < member.joined_at:
             row.changes["joined_at"] = v["joined"]
@@ -352,6 +393,15 @@ class Planner:
                         % {"balance": state.account.balance, "imported": state.imported, "target": opening.balance}
                     )
             row.opening = opening
+
+
+def counts_of(rows: list[Row]) -> dict[str, int]:
+    """How a planned chunk's rows divide: what the import of them would report."""
+    counts = {"new": 0, "updated": 0, "unchanged": 0, "invalid": 0}
+    for row in rows:
+        kind = "invalid" if row.errors else "new" if row.is_new else "updated" if row.changed else "unchanged"
+        counts[kind] += 1
+    return counts
 
 
 def _opening_changes(opening: Opening, state: ImportState | None) -> bool:

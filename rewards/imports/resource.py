@@ -119,13 +119,9 @@ class MemberResource(resources.ModelResource):
         if kwargs.get("dry_run"):
             return  # the check writes no members
         fresh = [r for r in self.rows if r.is_new and not r.errors]
-        cards = bulk.codes_fresh(
-            merchant=self.merchant,
-            field="card_number",
-            count=sum(1 for r in fresh if not r.values.get("card_number")),
-            length=10,
-        )
-        referrals = bulk.codes_fresh(merchant=self.merchant, field="referral_code", count=len(fresh), length=6)
+        taken = self.planner.directory.taken
+        cards = bulk.codes_new(count=sum(1 for r in fresh if not r.values.get("card_number")), length=10, taken=taken)
+        referrals = bulk.codes_new(count=len(fresh), length=6, taken=taken)
         for row in fresh:
             row.changes.setdefault("card_number", row.values.get("card_number") or cards.pop())
             row.changes["referral_code"] = referrals.pop()
@@ -136,6 +132,8 @@ class MemberResource(resources.ModelResource):
         if kwargs.get("dry_run") or result.has_errors():
             return  # the caller raises the errors and rolls the chunk back
         write_related(merchant=self.merchant, actor=self.actor, rows=self.written)
+        for row in self.written:  # later chunks find these members by their new phones, emails and cards
+            self.planner.directory.add(row.member, row.card)
 
 
 def write_related(*, merchant: Merchant, actor: Actor, rows: list[Row]) -> None:

@@ -148,3 +148,13 @@ def test_the_list_of_imports_shows_only_this_shops(importer, manager_client, oth
     )
     page = manager_client.get(reverse("rewards:import")).content.decode()
     assert ("ours.csv" in page, "theirs.csv" in page) == (True, False)
+
+
+def test_the_member_page_shows_what_the_import_brought(importer, manager_client, merchant):
+    importer.run(
+        "Phone,Tags,Notes,Total spent,Visits\n0123456789,vip,Allergic to nuts,100,4\n",
+        mapping=["phone", "tags", "notes", "total_spent", "visits"],
+    )
+    member = Member.objects.for_merchant(merchant).get()
+    page = manager_client.get(reverse("rewards:member", args=[member.pk])).content.decode()
+    assert ("vip" in page, "Allergic to nuts" in page, "over 4 visits" in page) == (True, True, True)
