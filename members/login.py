@@ -64,7 +64,7 @@ def address_parse(raw: str, *, merchant: Merchant) -> Address:
 def _member_for(merchant: Merchant, address: Address) -> Member | None:
     members = Member.objects.for_merchant(merchant).filter(erased_at__isnull=True).select_related("merchant")
     if address.kind == "email":
-        return members.filter(email__iexact=address.value).first()
+        return members.filter(email__ci=address.value).first()
     return members.filter(phone=address.value).first()
 
 

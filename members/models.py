@@ -8,6 +8,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from merchants.db import OPTIONAL, not_null_indexes
 from merchants.models import Location, Merchant, MerchantScopedQuerySet
 
 # Codes people read aloud or type: no 0/O, 1/I/L, 2/Z, 5/S, 8/B.
@@ -41,12 +42,13 @@ class Member(models.Model):
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
     card_number = models.CharField(_("card number"), max_length=32)
     referral_code = models.CharField(_("referral code"), max_length=12)
-    referred_by = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="referrals")
+    # Optional keys are indexed where set (see Meta): most members have no referrer or location.
+    referred_by = models.ForeignKey(**OPTIONAL, to="self", on_delete=models.SET_NULL, related_name="referrals")
     source = models.CharField(_("joined through"), max_length=10, choices=Source.choices, default=Source.COUNTER)
     enrolled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        **OPTIONAL, to=settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, related_name="+"
     )
-    location = models.ForeignKey(Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    location = models.ForeignKey(**OPTIONAL, to=Location, on_delete=models.SET_NULL, related_name="+")
     notes = models.TextField(_("notes"), blank=True)
     joined_at = models.DateTimeField(_("joined"), default=timezone.now)
     # Current marketing consent per channel; ConsentEvent keeps the history behind it.
@@ -73,7 +75,10 @@ class Member(models.Model):
             ),
             models.UniqueConstraint("merchant", "card_number", name="member_card_unique_per_merchant"),
             models.UniqueConstraint("merchant", "referral_code", name="member_referral_unique_per_merchant"),
+            # Unique anyway (id is): what the composite foreign keys of the member's rows refer to.
+            models.UniqueConstraint("id", "merchant", name="member_id_merchant"),
         ]
+        indexes = not_null_indexes("referred_by", "enrolled_by", "location", prefix="member")
 
     def __str__(self) -> str:
         return self.name or self.phone or self.email or self.card_number
@@ -122,14 +127,15 @@ class Channel(models.TextChoices):
 class ConsentEvent(models.Model):
     """Each time a member's marketing consent was given or withdrawn: when, how, and who collected it."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consent_events")
+    # One composite key (member, merchant) -> Member (id, merchant) stands for both (merchants.db.tenant_foreign_keys).
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consent_events", db_constraint=False)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     granted = models.BooleanField()
     source = models.CharField(max_length=20)  # counter, signup, portal, unsubscribe, import, api
     detail = models.CharField(max_length=200, blank=True)  # e.g. the imported file and row it came from
     collected_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        **OPTIONAL, to=settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -137,6 +143,7 @@ class ConsentEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        indexes = not_null_indexes("collected_by", prefix="consent")
 
     def __str__(self) -> str:
         return f"{self.member_id} {self.channel} {'yes' if self.granted else 'no'} ({self.source})"
@@ -164,8 +171,14 @@ class Tag(models.Model):
 class MemberTag(models.Model):
     """A member carries a tag. The link carries merchant_id too, like every tenant table."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="tag_links")
+    # No single-column indexes for member and merchant: the constraint and index below start with them.
+    # One composite key (member, merchant) -> Member (id, merchant) stands for both (merchants.db.tenant_foreign_keys).
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="tag_links", db_index=False, db_constraint=False
+    )
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="member_links")
 
     objects = MerchantScopedQuerySet.as_manager()

@@ -14,7 +14,7 @@ def member_search(*, merchant: Merchant, query: str = "") -> QuerySet[Member]:
     if not query:
         return members
     digits = "".join(ch for ch in query if ch.isdigit())
-    condition = Q(card_number__iexact=query) | Q(email__iexact=query)
+    condition = Q(card_number=query.upper()) | Q(email__ci=query)
     condition |= Q(first_name__istartswith=query) | Q(last_name__istartswith=query)
     if " " in query:
         first, _sep, last = query.partition(" ")

@@ -31,7 +31,7 @@ def member_find_duplicate(*, merchant: Merchant, phone: str = "", email: str = "
     members = Member.objects.for_merchant(merchant)
     if phone and (found := members.filter(phone=phone).first()):
         return found
-    if email and (found := members.filter(email__iexact=email).first()):
+    if email and (found := members.filter(email__ci=email).first()):
         return found
     return None
 
@@ -118,7 +118,7 @@ def consent_set(*, member: Member, channel: str, granted: bool, source: str, act
 
 
 def card_find(*, merchant: Merchant, number: str) -> Card | None:
-    return Card.objects.for_merchant(merchant).filter(number__iexact=number.strip()).first()
+    return Card.objects.for_merchant(merchant).filter(number=number.strip().upper()).first()
 
 
 @transaction.atomic
@@ -127,12 +127,12 @@ def card_link(*, member: Member, number: str, actor: Actor) -> Card:
     number = number.strip().upper()
     if not number:
         raise ValidationError(_("Scan or type the card's number."), code="card_empty")
-    card = Card.objects.select_for_update().filter(merchant_id=member.merchant_id, number__iexact=number).first()
+    card = Card.objects.select_for_update().filter(merchant_id=member.merchant_id, number=number).first()
     if card is not None and card.status == CardStatus.BLOCKED:
         raise ValidationError(
             _("Card %(number)s is blocked: it was reported lost or replaced.") % {"number": number}, code="card_blocked"
         )
-    others = Member.objects.filter(merchant_id=member.merchant_id, card_number__iexact=number).exclude(pk=member.pk)
+    others = Member.objects.filter(merchant_id=member.merchant_id, card_number=number).exclude(pk=member.pk)
     if (card is not None and card.member_id not in (None, member.pk)) or others.exists():
         raise ValidationError(
             _("Card %(number)s already belongs to another member.") % {"number": number}, code="card_taken"
@@ -186,13 +186,13 @@ def cards_create_batch(*, merchant: Merchant, count: int, actor: Actor) -> list[
 
 def member_by_card(*, merchant: Merchant, number: str) -> Member | None:
     """The member a scanned number belongs to: their own card number or an active physical card."""
-    number = number.strip()
+    number = number.strip().upper()  # card numbers are kept in capitals (random_code, card_link)
     if not number:
         return None
     members = Member.objects.for_merchant(merchant).filter(erased_at__isnull=True)
     return (
-        members.filter(card_number__iexact=number).first()
-        or members.filter(cards__number__iexact=number, cards__status=CardStatus.ACTIVE).first()
+        members.filter(card_number=number).first()
+        or members.filter(cards__number=number, cards__status=CardStatus.ACTIVE).first()
     )
 
 
@@ -264,7 +264,7 @@ def member_update(
     others = Member.objects.for_merchant(merchant).exclude(pk=member.pk)
     if "phone" not in errors and phone and others.filter(phone=phone).exists():
         errors["phone"] = [_("Another member already has this phone number.")]
-    if email and others.filter(email__iexact=email).exists():
+    if email and others.filter(email__ci=email).exists():
         errors["email"] = [_("Another member already has this email.")]
     if sms_consent and not phone and "phone" not in errors:
         errors["sms_consent"] = [_("Add a phone number to get offers by SMS.")]

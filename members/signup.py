@@ -24,7 +24,7 @@ def _owners(merchant: Merchant, phone: str, email: str) -> list[Member]:
     """The members who already have this phone (E.164) or email: up to two different people."""
     members = Member.objects.for_merchant(merchant).filter(erased_at__isnull=True)
     found = [members.filter(phone=phone).first() if phone else None]
-    found.append(members.filter(email__iexact=email).first() if email else None)
+    found.append(members.filter(email__ci=email).first() if email else None)
     return list({m.pk: m for m in found if m is not None}.values())
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
 from merchants.actors import ActorKind
+from merchants.db import OPTIONAL, not_null_indexes
 from merchants.models import Location, Merchant, MerchantScopedQuerySet
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -152,17 +153,22 @@ class Account(models.Model):
     balance == sum of the member's PointsEntry.points at every commit.
     """
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)  # see Meta
-    member = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="account")
+    # One composite key (member, merchant) -> Member (id, merchant) stands for both (merchants.db.tenant_foreign_keys).
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    member = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="account", db_constraint=False)
     balance = models.IntegerField(default=0)
     lifetime_earned = models.PositiveIntegerField(default=0)
     lifetime_spend = models.DecimalField(default=Decimal(0), **MONEY)
     purchase_count = models.PositiveIntegerField(default=0)
     # Tier: promoted inline as soon as the rolling total qualifies; demoted only by the review job at tier_until.
     qualifying_total = models.DecimalField(default=Decimal(0), **MONEY)
-    tier = models.ForeignKey(Tier, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    tier = models.ForeignKey(Tier, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False)
     tier_until = models.DateField(null=True, blank=True)
-    paid_tier = models.ForeignKey(Tier, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    paid_tier = models.ForeignKey(
+        Tier, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
     paid_until = models.DateField(null=True, blank=True)
     paid_reminded_for = models.DateField(null=True, blank=True)
     # The daily cap and one-stamp-a-day rules read these instead of summing today's entries.
@@ -179,8 +185,16 @@ class Account(models.Model):
     objects = MerchantScopedQuerySet.as_manager()
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(balance__gte=0), name="account_balance_not_negative")]
-        indexes = [models.Index(fields=["merchant", "last_activity_at"], name="account_activity")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(balance__gte=0), name="account_balance_not_negative"),
+            # Unique anyway (id is): what the composite foreign keys of ledger lines refer to.
+            models.UniqueConstraint("id", "merchant", name="account_id_merchant"),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "last_activity_at"], name="account_activity"),
+            # Only deleting a tier looks accounts up by it; most accounts have none.
+            *not_null_indexes("tier", "paid_tier", prefix="account"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.member}: {self.balance}"
@@ -369,20 +383,26 @@ class PointsEntry(models.Model):
     """One line of the ledger. Append-only: a mistake is corrected by a reversing entry."""
 
     # No single-column indexes for these two: the composite indexes below start with them, and
-    # every index costs each of the millions of lines an insert.
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="entries", db_index=False)
+    # every index costs each of the millions of lines an insert. One composite foreign key
+    # (account, merchant) -> Account (id, merchant) stands for both (merchants.db.tenant_foreign_keys).
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="entries", db_index=False, db_constraint=False
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     points = models.IntegerField()
     balance_after = models.IntegerField()
     expires_at = models.DateTimeField(null=True, blank=True)
     reason = models.CharField(max_length=200, blank=True)
-    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
-    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
-    redemption = models.ForeignKey(Redemption, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
-    location = models.ForeignKey(Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # Each of these is empty on most lines (an earn line has no refund): indexed where set, see Meta.
+    purchase = models.ForeignKey(**OPTIONAL, to=Purchase, on_delete=models.PROTECT, related_name="entries")
+    refund = models.ForeignKey(**OPTIONAL, to=Refund, on_delete=models.PROTECT, related_name="entries")
+    redemption = models.ForeignKey(**OPTIONAL, to=Redemption, on_delete=models.PROTECT, related_name="entries")
+    location = models.ForeignKey(**OPTIONAL, to=Location, on_delete=models.SET_NULL, related_name="+")
     actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
-    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    actor_user = models.ForeignKey(**OPTIONAL, to=settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, related_name="+")
     actor_label = models.CharField(max_length=120, blank=True)
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)
     request_hash = models.CharField(max_length=64, blank=True)
@@ -404,6 +424,7 @@ class PointsEntry(models.Model):
                 fields=["merchant", "expires_at"], name="entry_credit_expiry", condition=models.Q(points__gt=0)
             ),
             models.Index(fields=["merchant", "created_at"], name="entry_merchant_recent"),
+            *not_null_indexes("purchase", "refund", "redemption", "location", "actor_user", prefix="entry"),
         ]
 
     def __str__(self) -> str:
@@ -413,8 +434,11 @@ class PointsEntry(models.Model):
 class TierChange(models.Model):
     """Promotions and demotions, for the member's history and the dashboard."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tier_changes")
+    # One composite key (account, merchant) -> Account (id, merchant) stands for both (merchants.db.tenant_foreign_keys).
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tier_changes", db_constraint=False)
     from_tier = models.ForeignKey(Tier, on_delete=models.SET_NULL, null=True, related_name="+")
     to_tier = models.ForeignKey(Tier, on_delete=models.SET_NULL, null=True, related_name="+")
     reason = models.CharField(max_length=20)  # earned, review, paid, lapsed
@@ -456,4 +480,4 @@ class TierFee(models.Model):
 
 
 # Customer imports (rewards.imports): the job record and the rows it could not take.
-from .imports.models import ImportJob, ImportRow, ImportStatus  # noqa: E402, F401
+from .imports.models import ImportChunk, ImportJob, ImportRow, ImportStatus  # noqa: E402, F401

@@ -47,6 +47,9 @@ class ImportJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # The last time a running check or import moved on: a page can tell a stalled job from a slow one.
     progress_at = models.DateTimeField(null=True, blank=True)
+    # What the check's reading of the cells depended on (Planner.fingerprint); the import reuses
+    # the ImportChunks the check kept while it still holds.
+    parsed_with = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = MerchantScopedQuerySet.as_manager()
 
@@ -89,3 +92,21 @@ class ImportRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id}:{self.line}"
+
+
+class ImportChunk(models.Model):
+    """A chunk of the file as the check read it (Planner.pack): the import plans these instead of
+    reading the cells again. Deleted with the file when the import ends."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="chunks", db_index=False)
+    index = models.PositiveIntegerField()
+    rows = models.BinaryField()
+
+    objects = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint("job", "index", name="import_chunk_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}:{self.index}"

@@ -5,6 +5,7 @@ from django.db import connection
 
 from members.models import Card, Member
 from members.selectors import member_search
+from members.services import member_by_card
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -55,8 +56,8 @@ def crowded(siti) -> None:
     [
         ("Sit", "member_first_name_prefix"),
         ("Amin", "member_last_name_prefix"),
-        ("ABCDEFGHJK", "member_card_upper"),
-        ("siti@example.com", "member_email_upper"),
+        ("ABCDEFGHJK", "member_card_unique_per_merchant"),
+        ("siti@example.com", "member_email_unique_per_merchant"),
     ],
 )
 def test_each_kind_of_search_uses_its_index(siti, crowded, query, index):
@@ -80,6 +81,20 @@ def test_a_phone_fragment_can_use_the_trigram_index(crowded):
 
 @pytest.mark.postgres
 def test_a_physical_card_lookup_uses_its_index(merchant, crowded):
-    plan = Card.objects.for_merchant(merchant).filter(number__iexact="print00042").explain()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = Card.objects.for_merchant(merchant).filter(number="PRINT00042").explain()
 
-    assert "card_number_upper" in plan
+    assert "card_number_unique_per_merchant" in plan
+
+
+def test_a_card_number_typed_in_small_letters_finds_its_member(merchant):
+    member = MemberFactory(merchant=merchant, card_number="ABCD123456")
+
+    assert member_by_card(merchant=merchant, number=" abcd123456 ") == member
+
+
+def test_an_email_typed_in_other_capitals_finds_its_member(merchant):
+    member = MemberFactory(merchant=merchant, email="Siti.Aminah@Example.com")
+
+    assert list(member_search(merchant=merchant, query="siti.aminah@example.COM")) == [member]
