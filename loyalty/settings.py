@@ -183,6 +183,11 @@ IMPORT_MAX_MB = env.int("IMPORT_MAX_MB", default=20)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
 IMPORT_INLINE_ROWS = env.int("IMPORT_INLINE_ROWS", default=1000)
 IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=5000)
+# Threads writing a big import's chunks side by side, each on its own connection (rewards.imports.jobs.Pipeline).
+# One on SQLite (a single writer anyway) and in tests, whose data the test's own transaction hides from others.
+IMPORT_WRITERS = env.int(
+    "IMPORT_WRITERS", default=2 if DATABASES["default"]["ENGINE"].endswith("postgresql") and not TESTING else 1
+)
 # An upload of IMPORT_MAX_MB goes to a temporary file, not memory, past Django's default 2.5 MB.
 
 # Security: behind HTTPS (the default when DEBUG is off) cookies are secure, plain HTTP is

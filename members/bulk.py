@@ -4,6 +4,7 @@ Callers run these inside their own transaction, after the members exist. Unlike 
 services they send no signals and write no audit line per member: the import audits itself once.
 """
 
+import base64
 import secrets
 from collections.abc import Callable, Iterable
 
@@ -37,6 +38,12 @@ def codes_new(*, count: int, length: int, taken: Callable[[str], bool]) -> list[
     return list(codes)
 
 
+def portal_keys_new(count: int) -> list[str]:
+    """`count` private-link keys, as portal_key_new makes them, from one draw of random bytes."""
+    raw = secrets.token_bytes(16 * count)
+    return [base64.urlsafe_b64encode(raw[i : i + 16]).rstrip(b"=").decode() for i in range(0, 16 * count, 16)]
+
+
 def consents_record(
     *,
     merchant: Merchant,
@@ -61,20 +68,31 @@ def consents_record(
     return len(rows)
 
 
+def tags_ensure(*, merchant: Merchant, names: Iterable[str]) -> dict[str, int]:
+    """The shop's tags by lower-cased name, creating those it does not have yet (the first
+    spelling given wins); names match case-insensitively."""
+    wanted = {}
+    for name in names:
+        wanted.setdefault(name.lower(), name)
+    if not wanted:
+        return {}
+    tags = Tag.objects.for_merchant(merchant).annotate(lname=Lower("name"))
+    known = dict(tags.filter(lname__in=wanted).values_list("lname", "pk"))
+    missing = [Tag(merchant=merchant, name=wanted[lname]) for lname in wanted if lname not in known]
+    if missing:
+        # A concurrent import may create the same tag: its row stands, ours is skipped.
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        known = dict(tags.filter(lname__in=wanted).values_list("lname", "pk"))
+    return known
+
+
 def tags_add(*, merchant: Merchant, links: Iterable[tuple[int, str]]) -> int:
     """Put tags on members: (member id, tag name) each. New tag names are created; tags already
     on a member stay as they are. Names match case-insensitively."""
     links = list(links)
     if not links:
         return 0
-    wanted = {name.lower(): name for _member, name in reversed(links)}  # the first spelling wins
-    tags = Tag.objects.for_merchant(merchant)
-    known = {t.lname: t.pk for t in tags.annotate(lname=Lower("name")).filter(lname__in=wanted)}
-    missing = [Tag(merchant=merchant, name=wanted[lname]) for lname in wanted if lname not in known]
-    if missing:
-        # A concurrent import may create the same tag: its row stands, ours is skipped.
-        Tag.objects.bulk_create(missing, ignore_conflicts=True)
-        known = {t.lname: t.pk for t in tags.annotate(lname=Lower("name")).filter(lname__in=wanted)}
+    known = tags_ensure(merchant=merchant, names=[name for _member, name in links])
     blueprint = Blueprint(MemberTag, merchant=merchant)
     # The planner only adds tags a member does not have yet; a concurrent import adding the same
     # one makes this chunk's transaction fail, and the import plans the chunk again.

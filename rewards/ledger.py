@@ -186,6 +186,7 @@ def credit_expiry(program: Program, at: datetime) -> datetime | None:
 # Ledger lines are built by the thousand (imports, the expiry job): without Model.__init__'s per-field walk.
 _ENTRIES = Blueprint(Entry)
 _ACCOUNTS = Blueprint(Account)
+_TIER_CHANGES = Blueprint(TierChange)
 
 
 def _entry(account: Account, *, kind: str, points: int, actor: Actor, **fields: Any) -> Entry:
@@ -1167,6 +1168,7 @@ class Opening:
     last_visit: datetime | None = None
     reason: str = ""  # "customers.csv, row 12"
     key: str = ""  # the entry's idempotency key, unique per job and row
+    is_new: bool = False  # a member the import just created: no account yet, nothing to look up
 
 
 def import_states(*, merchant: Merchant, member_ids: list[int], lock: bool) -> dict[int, ImportState]:
@@ -1198,7 +1200,8 @@ def openings_import(*, merchant: Merchant, openings: list[Opening], actor: Actor
     program = program_for(merchant)
     now = timezone.now()
     today = local_today(merchant, now)
-    states = import_states(merchant=merchant, member_ids=[o.member.pk for o in openings], lock=True)
+    known = [o.member.pk for o in openings if not o.is_new]
+    states = import_states(merchant=merchant, member_ids=known, lock=True) if known else {}
     fresh = []
     for opening in openings:
         if opening.member.pk not in states:
@@ -1233,8 +1236,8 @@ def openings_import(*, merchant: Merchant, openings: list[Opening], actor: Actor
             state.imported = opening.balance
         if opening.set_tier and account.tier_id != (opening.tier.pk if opening.tier else None):
             changes.append(
-                TierChange(
-                    merchant=merchant,
+                _TIER_CHANGES.new(
+                    merchant_id=merchant.pk,
                     account=account,
                     from_tier_id=account.tier_id,
                     to_tier=opening.tier,

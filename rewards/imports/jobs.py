@@ -14,26 +14,29 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from math import ceil
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
 
+from members import bulk
 from merchants.actors import Actor
 from merchants.db import Blueprint, insert_many
 from merchants.models import Staff
 from merchants.services import audit_record
 from rewards.ledger import statistics_refresh
 
-from .models import ImportJob, ImportRow, ImportStatus
+from .models import ImportChunk, ImportJob, ImportRow, ImportStatus
 from .plan import Planner, Row, counts_of
 from .reading import FileProblem, Sheet, rows
 from .resource import MemberResource
 
 logger = logging.getLogger(__name__)
 ANALYZE_AFTER = 10_000  # rows written
+COUNTS = ("new", "updated", "unchanged", "invalid")
 
 
 class ImportFailed(Exception):
@@ -41,7 +44,9 @@ class ImportFailed(Exception):
 
 
 def _job(merchant_id: int, job_id: int) -> ImportJob | None:
-    return ImportJob.objects.for_merchant(merchant_id).select_related("merchant").filter(pk=job_id).first()
+    # Without the file: _parsed reads it when it is needed, and only then.
+    jobs = ImportJob.objects.for_merchant(merchant_id).select_related("merchant").defer("data")
+    return jobs.filter(pk=job_id).first()
 
 
 def _sheet(job: ImportJob) -> Sheet:
@@ -64,29 +69,68 @@ def _parsed(job: ImportJob, planner: Planner) -> Iterator[list[Row]]:
     """The file's rows, parsed, a chunk at a time. Reading and parsing (pure Python, no database)
     run a chunk ahead in a thread of their own, so they go on while this one waits for the database."""
     ready: queue.Queue = queue.Queue(maxsize=2)
+    done = threading.Event()  # the consumer stopped early: the reader must not wait on a full queue
     language = get_language()
+    # Read here, not in the reader: a thread of its own would have a connection of its own.
+    data = bytes(ImportJob.objects.filter(pk=job.pk).values_list("data", flat=True).get())
+
+    def hand_over(item: object) -> bool:
+        while not done.is_set():
+            try:
+                ready.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def read() -> None:
         try:
             with override(language):
-                stream = rows(bytes(job.data), _sheet(job))
+                stream = rows(data, _sheet(job))
                 while chunk := list(itertools.islice(stream, settings.IMPORT_CHUNK_ROWS)):
-                    ready.put([planner.parse(line, cells) for line, cells in chunk])
-            ready.put(None)
+                    if not hand_over([planner.parse(line, cells) for line, cells in chunk]):
+                        return
+            hand_over(None)
         except Exception as error:  # handed to the consumer, which raises it as its own
-            ready.put(error)
+            hand_over(error)
 
     reader = threading.Thread(target=read, name=f"import-{job.pk}-reader", daemon=True)
     reader.start()
-    while (item := ready.get()) is not None:
-        if isinstance(item, Exception):
-            raise item
-        yield item
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        done.set()
 
 
-def _run_chunk(job: ImportJob, planner: Planner, actor: Actor, chunk: list[Row]) -> dict:
-    """Plan and write one chunk through the resource; returns its counts. The caller owns the transaction."""
-    planner.plan(chunk, lock=True)
+def _stored(job: ImportJob, planner: Planner) -> Iterator[list[Row]]:
+    """The rows as the check read them, a chunk at a time (one query each: memory holds one chunk)."""
+    stored = ImportChunk.objects.for_merchant(job.merchant_id).filter(job=job)
+    for pk in list(stored.order_by("index").values_list("pk", flat=True)):
+        yield planner.unpack(bytes(stored.filter(pk=pk).values_list("rows", flat=True).get()))
+
+
+def _remaining(job: ImportJob, planner: Planner) -> Iterator[list[Row]]:
+    """The chunks still to write. Those an earlier attempt wrote are skipped, but the planner
+    remembers who was in them (a later row repeating one of those customers is still refused).
+
+    The check kept its reading of the file; it is used unless something it depended on changed
+    since (then the file is read again, with the same result it would have had then).
+    """
+    reuse = job.parsed_with and job.parsed_with == planner.fingerprint()
+    already, read = job.rows_done, 0
+    for planned in _stored(job, planner) if reuse else _parsed(job, planner):
+        read += len(planned)
+        if read <= already:
+            planner.recall(planned)
+            continue
+        yield planned
+
+
+def _write_chunk(job: ImportJob, planner: Planner, actor: Actor, chunk: list[Row]) -> dict:
+    """Write a planned chunk through the resource; returns its counts. The caller owns the transaction."""
     resource = MemberResource(merchant=job.merchant, planner=planner, actor=actor, rows=chunk)
     result = resource.import_data(resource.dataset(), dry_run=False, use_transactions=False, raise_errors=False)
     if result.has_errors():
@@ -105,23 +149,29 @@ def _run_chunk(job: ImportJob, planner: Planner, actor: Actor, chunk: list[Row])
 
 
 def _record(job: ImportJob, chunk: list[Row], counts: dict) -> None:
-    """Save the chunk's invalid rows and add its counts to the job's."""
+    """Save the chunk's invalid rows and add its counts to the job's, in the chunk's transaction.
+
+    Stopped if the job is no longer running (cancelled, or finished by another worker's retry):
+    the chunk then rolls back.
+    """
     blueprint = Blueprint(ImportRow, merchant_id=job.merchant_id, job_id=job.pk)
     insert_many([blueprint.new(line=row.line, messages=row.errors, values=row.cells) for row in chunk if row.errors])
-    for name, value in counts.items():
-        setattr(job, name, getattr(job, name) + value)
-    job.rows_done += len(chunk)
-    job.progress_at = timezone.now()
-    ImportJob.objects.filter(pk=job.pk).update(
-        rows_done=job.rows_done, progress_at=job.progress_at, **{name: getattr(job, name) for name in counts}
-    )
+    totals = {name: getattr(job, name) + counts[name] for name in COUNTS}
+    rows_done, progress_at = job.rows_done + len(chunk), timezone.now()
+    running = ImportJob.objects.filter(pk=job.pk, status__in=[ImportStatus.CHECKING, ImportStatus.APPLYING])
+    if not running.update(rows_done=rows_done, progress_at=progress_at, **totals):
+        raise Stopped
+    for name, value in totals.items():
+        setattr(job, name, value)
+    job.rows_done, job.progress_at = rows_done, progress_at
 
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """An import makes millions of objects a chunk at a time. Left alone, Python's cycle collector
-    rescans the long-lived ones (the directory, the rows seen) over and over: a fifth of the time.
-    Paused, it is run once per chunk instead (see _collect), on what that chunk left behind."""
+    """An import makes millions of objects, a chunk at a time, and frees them by reference counting
+    (nothing in a chunk refers back to itself: see MemberResource.import_row). Python's cycle
+    collector would still rescan the long-lived ones (the directory of the shop's members, the
+    rows seen) again and again, a fifth of the time; it is paused for the import and run once after."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -129,13 +179,7 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _collect() -> None:
-    # The two young generations hold what the last two chunks made (the one just written is still
-    # referenced, so it waits a round). Django instances refer to each other in cycles (an account
-    # and its member): without this they would pile up until the end of the import.
-    gc.collect(1)
+        gc.collect()
 
 
 def import_check(*, merchant_id: int, job_id: int) -> ImportJob | None:
@@ -151,21 +195,25 @@ def import_check(*, merchant_id: int, job_id: int) -> ImportJob | None:
         try:
             planner = _planner(job)
             _reset_counts(job)
-            for planned in _parsed(job, planner):
+            for index, planned in enumerate(_parsed(job, planner)):
+                packed = planner.pack(planned)  # the rows as read, kept for the import: the file is read once
                 planner.plan(planned, lock=False)
                 with transaction.atomic():
+                    ImportChunk.objects.create(merchant_id=job.merchant_id, job=job, index=index, rows=packed)
                     _record(job, planned, counts_of(planned))
-                _collect()
         except FileProblem as problem:
             return _fail(job, problem.messages[0])
         except ImportFailed as error:
             logger.error("import check %s failed: %s", job.pk, error)
             return _fail(job, _("The check stopped because of an unexpected error (%(error)s).") % {"error": error})
+        except Stopped:
+            return job  # cancelled while it ran
     now = timezone.now()
+    fingerprint = planner.fingerprint()
     if ImportJob.objects.filter(pk=job.pk, status=ImportStatus.CHECKING).update(
-        status=ImportStatus.CHECKED, checked_at=now, progress_at=now
+        status=ImportStatus.CHECKED, checked_at=now, progress_at=now, parsed_with=fingerprint
     ):
-        job.status, job.checked_at = ImportStatus.CHECKED, now
+        job.status, job.checked_at, job.parsed_with = ImportStatus.CHECKED, now, fingerprint
     return job
 
 
@@ -180,15 +228,21 @@ def import_apply(*, merchant_id: int, job_id: int) -> ImportJob | None:
     actor = Actor.for_staff(staff)
     with override(job.merchant.language), _collector_paused():
         planner = _planner(job)
-        already, read = job.rows_done, 0
         try:
-            for planned in _parsed(job, planner):
-                read += len(planned)
-                if read <= already:
-                    planner.recall(planned)  # an earlier attempt wrote this chunk: remember who was in it
-                    continue
+            chunks = _remaining(job, planner)
+            writers = min(settings.IMPORT_WRITERS, ceil((job.rows_total - job.rows_done) / settings.IMPORT_CHUNK_ROWS))
+            if writers > 1:
+                try:
+                    Pipeline(job, planner, actor, chunks).run(writers)
+                except IntegrityError:
+                    # Someone enrolled one of the file's customers meanwhile. What was committed
+                    # stands; the rest goes one chunk at a time, each planned again if need be.
+                    chunks.close()
+                    job.refresh_from_db(fields=[*COUNTS, "rows_done"])
+                    planner = _planner(job)
+                    chunks = _remaining(job, planner)
+            for planned in chunks:
                 _apply_chunk(job, planner, actor, planned)
-                _collect()
         except FileProblem as problem:
             return _fail(job, problem.messages[0])
         except ImportFailed as error:
@@ -208,9 +262,8 @@ def _apply_chunk(job: ImportJob, planner: Planner, actor: Actor, planned: list[R
         memory = planner.snapshot()
         try:
             with transaction.atomic():
-                if not ImportJob.objects.select_for_update().filter(pk=job.pk, status=ImportStatus.APPLYING).exists():
-                    raise Stopped
-                counts = _run_chunk(job, planner, actor, planned)
+                planner.plan(planned, lock=True)
+                counts = _write_chunk(job, planner, actor, planned)
                 _record(job, planned, counts)
             return
         except IntegrityError:
@@ -219,17 +272,106 @@ def _apply_chunk(job: ImportJob, planner: Planner, actor: Actor, planned: list[R
                 raise
             planner.directory.refresh(planned)
             # Someone enrolled one of these customers meanwhile: planned again, the rows now match them.
-            planned[:] = [planner.parse(row.line, row.cells) for row in planned]
+            for row in planned:
+                row.reset()
+
+
+class Pipeline:
+    """Writers in threads of their own, each with its own database connection, take the chunks in turn.
+
+    Writing a chunk is Python work (planning, building members, accounts and ledger lines) and then
+    PostgreSQL's (the COPYs, and the foreign-key checks at commit), about as long each. One writer
+    alone leaves the server idle while it plans, then waits while the server works; with two, one
+    plans while the other waits. Chunks are still planned in file order (the planner remembers who
+    came earlier in the file) and committed in file order, so rows_done stays the count of rows
+    written and an interrupted import carries on as before. If a chunk fails, the chunks after it
+    roll back and the error is raised once every writer has stopped.
+    """
+
+    def __init__(self, job: ImportJob, planner: Planner, actor: Actor, chunks: Iterator[list[Row]]) -> None:
+        self.job, self.planner, self.actor, self.chunks = job, planner, actor, chunks
+        self.turn = threading.Condition()
+        self.taken = 0  # chunks handed to a writer
+        self.planned = 0  # chunks planned, in order
+        self.committed = 0  # chunks committed, in order
+        self.failure: BaseException | None = None
+        self.language = get_language()
+
+    def run(self, writers: int) -> None:
+        threads = [
+            threading.Thread(target=self._writer, name=f"import-{self.job.pk}-writer-{n}") for n in range(writers)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if self.failure is not None:
+            raise self.failure
+
+    def _writer(self) -> None:
+        try:
+            with override(self.language):
+                while self._write_next():
+                    pass
+        except _Abandoned:
+            pass
+        except BaseException as error:  # handed to run(), which raises it in the job's thread
+            with self.turn:
+                self.failure = self.failure or error
+                self.turn.notify_all()
+        finally:
+            connection.close()  # this thread's own connection
+
+    def _write_next(self) -> bool:
+        with self.turn:
+            if self.failure is not None:
+                return False
+            planned = next(self.chunks, None)
+            if planned is None:
+                return False
+            index, self.taken = self.taken, self.taken + 1
+            # New tag names are the one row two chunks could both insert, and a chunk waiting on a
+            # later one's uncommitted tag while that one waits to commit after it would never end:
+            # they are created here, one chunk at a time, and committed at once.
+            bulk.tags_ensure(merchant=self.job.merchant, names=[name for row in planned for name in row.tag_names])
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # Foreign keys checked as each COPY ends, not all at commit: that work then overlaps
+                # the other writer's planning instead of holding up the commits that come in turn.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            with self.turn:  # planning, in file order
+                while self.planned < index and self.failure is None:
+                    self.turn.wait()
+                if self.failure is not None:
+                    raise _Abandoned
+                self.planner.plan(planned, lock=True)
+                self.planned = index + 1
+                self.turn.notify_all()
+            counts = _write_chunk(self.job, self.planner, self.actor, planned)
+            with self.turn:  # committing, in file order
+                while self.committed < index and self.failure is None:
+                    self.turn.wait()
+                if self.failure is not None:
+                    raise _Abandoned  # an earlier chunk failed: this one rolls back
+            _record(self.job, planned, counts)
+        with self.turn:
+            self.committed = index + 1
+            self.turn.notify_all()
+        return True
+
+
+class _Abandoned(Exception):
+    """A writer's chunk rolled back because an earlier chunk failed."""
 
 
 def _finish(job: ImportJob, actor: Actor) -> ImportJob:
-    if job.new + job.updated >= ANALYZE_AFTER:
-        statistics_refresh()
     now = timezone.now()
     with transaction.atomic():
         updated = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.APPLYING).update(
             status=ImportStatus.DONE, finished_at=now, progress_at=now, data=b""
         )
+        ImportChunk.objects.for_merchant(job.merchant_id).filter(job=job).delete()
         if updated:
             job.refresh_from_db(fields=["new", "updated", "unchanged", "invalid", "rows_done"])
             audit_record(
@@ -240,11 +382,14 @@ def _finish(job: ImportJob, actor: Actor) -> ImportJob:
                 after={"new": job.new, "updated": job.updated, "unchanged": job.unchanged, "invalid": job.invalid},
             )
             job.status, job.finished_at = ImportStatus.DONE, now
+    if job.new + job.updated >= ANALYZE_AFTER:
+        statistics_refresh()  # the owner already sees the import done; the counter's next lookups need this
     return job
 
 
 def _reset_counts(job: ImportJob) -> None:
     ImportRow.objects.for_merchant(job.merchant_id).filter(job=job).delete()
+    ImportChunk.objects.for_merchant(job.merchant_id).filter(job=job).delete()
     job.new = job.updated = job.unchanged = job.invalid = job.rows_done = 0
     ImportJob.objects.filter(pk=job.pk).update(new=0, updated=0, unchanged=0, invalid=0, rows_done=0)
 
@@ -260,4 +405,5 @@ def imports_purge(*, older_than_days: int = 7) -> int:
     cutoff = timezone.now() - timedelta(days=older_than_days)
     stale = ImportJob.objects.filter(created_at__lt=cutoff).exclude(data=b"")
     stale = stale.exclude(status__in=[ImportStatus.APPLYING, ImportStatus.CHECKING])
+    ImportChunk.objects.filter(job__in=stale).delete()
     return stale.update(data=b"", status=ImportStatus.CANCELLED)

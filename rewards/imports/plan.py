@@ -5,9 +5,12 @@ counts the import writes, unless the shop changed in between (then the apply's o
 A row becomes one of: new, updated, unchanged, or invalid with its reasons in plain words.
 """
 
+import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -15,6 +18,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
+from members import bulk
 from members.models import Card, CardStatus, Channel, Member, MemberTag
 from merchants.models import Merchant
 from rewards.ledger import ImportState, Opening, import_states
@@ -28,6 +32,15 @@ MEMBER_FIELDS = ("first_name", "last_name", "phone", "email", "birthday", "langu
 BALANCE_TARGETS = ("points", "stamps")
 OPENING_TARGETS = (*BALANCE_TARGETS, "tier", "total_spent", "visits", "last_visit")
 CONSENTS = {"email_consent": Channel.EMAIL, "sms_consent": Channel.SMS}
+KEYS = ("phone", "email", "card_number")  # what tells one customer from another
+# Values that are not JSON as read, and how Planner.pack writes them (unpack reads them back).
+_PACK = {
+    "birthday": date.isoformat,
+    "joined": lambda moment: moment.date().isoformat(),
+    "last_visit": lambda moment: moment.date().isoformat(),
+    "total_spent": str,
+    "tier": lambda tier: tier.pk if tier else None,
+}
 
 
 @dataclass(slots=True)
@@ -46,10 +59,17 @@ class Row:
     consents: list[tuple[str, bool]] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)  # tags to add
     card: str = ""  # a physical card to link to an existing member
+    parse_errors: int = 0  # errors[:parse_errors] came from reading the cells, the rest from planning
 
     @property
     def changed(self) -> bool:
         return bool(self.is_new or self.changes or self.opening or self.consents or self.tags or self.card)
+
+    def reset(self) -> None:
+        """Forget the plan, keep what was read from the cells: the row can be planned again."""
+        del self.errors[self.parse_errors :]
+        self.member, self.is_new, self.changes, self.opening = None, False, {}, None
+        self.consents, self.tags, self.card = [], [], ""
 
 
 class Directory:
@@ -70,6 +90,7 @@ class Directory:
         self.referrals: set[str] = set()
         self.printed: set[str] = set()  # physical cards not handed out yet: not free for a new member
         self.blocked: set[str] = set()
+        self.reserved: set[str] = set()  # codes drawn for this import's new members
         members = Member.objects.for_merchant(merchant).order_by()
         for pk, phone, email, card, referral in members.values_list(
             "pk", "phone", "email", "card_number", "referral_code"
@@ -117,7 +138,13 @@ class Directory:
         self._cards(Card.objects.for_merchant(self.merchant).filter(number__any=cards))
 
     def taken(self, code: str) -> bool:
-        return code in self.cards or code in self.printed or code in self.blocked or code in self.referrals
+        return (
+            code in self.cards
+            or code in self.printed
+            or code in self.blocked
+            or code in self.referrals
+            or code in self.reserved
+        )
 
 
 class Planner:
@@ -133,7 +160,8 @@ class Planner:
         self.cells = Cells(merchant)
         self.tiers = {t.name.casefold(): t for t in Tier.objects.for_merchant(merchant) if not t.is_paid}
         self.tier_names = ", ".join(sorted(t.name for t in self.tiers.values()))
-        self.seen: dict[tuple[str, str], int] = {}  # (key kind, value) -> the line that has it
+        # Per kind of key (phone, email, card_number): each value seen so far -> the line that has it.
+        self.seen: dict[str, dict[str, int]] = {kind: {} for kind in KEYS}
         self.seen_members: dict[int, int] = {}  # member id -> the line that matched them
         self.directory = Directory(merchant)
         self.readers = {
@@ -197,7 +225,8 @@ class Planner:
             try:
                 value = self.readers[target](raw)
             except ValidationError as error:
-                row.errors.extend(f"{self.headers[index]}: {message}" for message in error.messages)
+                row.errors.extend([f"{self.headers[index]}: {message}" for message in error.messages])
+                error.__traceback__ = None  # it would keep this frame, and the row, alive until a collection
                 continue
             if value is None or value == "" or value == []:
                 continue
@@ -221,7 +250,51 @@ class Planner:
             row.errors.append(
                 _("No phone number, email or card number: without one, this customer can't be told apart from others.")
             )
+        row.parse_errors = len(row.errors)
         return row
+
+    # -----------------------------------------------------------------------------------------
+    # The check's reading of the file, kept for the import (the file is parsed once)
+
+    def fingerprint(self) -> str:
+        """What reading the cells depended on. The import reuses the check's reading only if
+        none of it changed since (the shop's country, currency, time zone, tiers, the date)."""
+        context = [
+            self.merchant.country,
+            self.merchant.currency,
+            self.merchant.language,
+            self.merchant.timezone,
+            self.cells.today.isoformat(),
+            self.columns,
+            self.headers,
+            sorted((t.pk, name) for name, t in self.tiers.items()),
+        ]
+        return hashlib.sha256(json.dumps(context).encode()).hexdigest()
+
+    def pack(self, rows: list[Row]) -> bytes:
+        """A chunk's rows as read from the cells, as compact JSON."""
+        packed = []
+        for row in rows:
+            values = {name: _PACK[name](value) if name in _PACK else value for name, value in row.values.items()}
+            packed.append([row.line, row.cells, values, row.notes, row.tag_names, row.errors[: row.parse_errors]])
+        return json.dumps(packed, separators=(",", ":")).encode()
+
+    def unpack(self, data: bytes) -> list[Row]:
+        rows = []
+        tz, tiers = self.merchant.tzinfo, {t.pk: t for t in self.tiers.values()}
+        unpack = {
+            "birthday": date.fromisoformat,
+            "joined": lambda day: datetime.combine(date.fromisoformat(day), time.min, tzinfo=tz),
+            "last_visit": lambda day: datetime.combine(date.fromisoformat(day), time.min, tzinfo=tz),
+            "total_spent": Decimal,
+            "tier": tiers.get,
+        }
+        for line, cells, values, notes, tag_names, errors in json.loads(data):
+            for name in unpack.keys() & values.keys():
+                values[name] = unpack[name](values[name])
+            row = Row(line, cells, self._reason(line), errors, values, notes, tag_names, parse_errors=len(errors))
+            rows.append(row)
+        return rows
 
     # -----------------------------------------------------------------------------------------
     # Matching and comparing, a chunk at a time (a few queries per chunk, none per row)
@@ -229,8 +302,9 @@ class Planner:
     def plan(self, rows: list[Row], *, lock: bool) -> None:
         """Match the chunk's valid rows to members and work out what each would change.
 
-        With `lock`, the matched members' accounts are row-locked until the caller's transaction
-        ends, so what the plan read (balances, earlier imports) is still true when it is written.
+        With `lock` (the import, not the check), the matched members' accounts are row-locked until
+        the caller's transaction ends, so what the plan read (balances, earlier imports) is still
+        true when it is written, and new members get their card numbers, referral codes and keys.
         """
         valid = []
         for row in rows:  # in file order: a later row that repeats an earlier customer is the one refused
@@ -285,6 +359,22 @@ class Planner:
                 self._plan_update(row, states.get(row.member.pk), tags[row.member.pk])
             if not row.errors and row.member is not None and row.member.pk:
                 self.seen_members[row.member.pk] = row.line
+        if lock:
+            self._codes_assign([r for r in valid if r.is_new and not r.errors])
+
+    def _codes_assign(self, fresh: list[Row]) -> None:
+        """Card numbers, referral codes and private-link keys for a chunk's new members, drawn at
+        once and reserved in the directory, so no later chunk draws the same."""
+        d = self.directory
+        cards = bulk.codes_new(count=sum(1 for r in fresh if not r.values.get("card_number")), length=10, taken=d.taken)
+        referrals = bulk.codes_new(count=len(fresh), length=6, taken=d.taken)
+        portal_keys = bulk.portal_keys_new(len(fresh))
+        for row in fresh:
+            row.changes.setdefault("card_number", row.values.get("card_number") or cards.pop())
+            row.changes["referral_code"] = referrals.pop()
+            row.changes["portal_key"] = portal_keys.pop()
+            d.reserved.add(row.changes["card_number"])
+            d.reserved.add(row.changes["referral_code"])
 
     def recall(self, rows: list[Row]) -> None:
         """Rows an earlier attempt already imported: remember their phones, emails and cards."""
@@ -293,15 +383,15 @@ class Planner:
                 self._remember_keys(row)
 
     def snapshot(self) -> tuple[dict, dict]:
-        return dict(self.seen), dict(self.seen_members)
+        return {kind: dict(values) for kind, values in self.seen.items()}, dict(self.seen_members)
 
     def restore(self, memory: tuple[dict, dict]) -> None:
-        self.seen, self.seen_members = dict(memory[0]), dict(memory[1])
+        self.seen, self.seen_members = memory[0], memory[1]
 
     def _check_seen(self, row: Row) -> None:
-        for kind in ("phone", "email", "card_number"):
+        for kind in KEYS:
             value = row.values.get(kind)
-            if value and (earlier := self.seen.get((kind, value))) is not None:
+            if value and (earlier := self.seen[kind].get(value)) is not None:
                 row.errors.append(
                     _("The same customer as row %(line)s (the same %(what)s).")
                     % {"line": earlier, "what": _label(kind)}
@@ -309,9 +399,9 @@ class Planner:
                 return
 
     def _remember_keys(self, row: Row) -> None:
-        for kind in ("phone", "email", "card_number"):
+        for kind in KEYS:
             if value := row.values.get(kind):
-                self.seen.setdefault((kind, value), row.line)
+                self.seen[kind].setdefault(value, row.line)
 
     def _lookup(self, rows: list[Row]) -> tuple[dict, dict, dict, set]:
         """The members the chunk's phones, emails and cards belong to: ids from the directory, then
@@ -344,6 +434,7 @@ class Planner:
             last_visit=v.get("last_visit"),
             reason=row.reason,
             key=f"import:{self.job_id}:{row.line}",
+            is_new=row.is_new,
         )
 
     def _consent_errors(self, row: Row, phone: str, email: str) -> None:
@@ -367,8 +458,12 @@ class Planner:
     def _plan_update(self, row: Row, state: ImportState | None, has_tags: set[str]) -> None:
         v, member = row.values, row.member
         self._consent_errors(row, v.get("phone") or member.phone, v.get("email") or member.email)
-        card = v.pop("card_number", None)
-        row.changes = {name: v[name] for name in MEMBER_FIELDS if name in v and getattr(member, name) != v[name]}
+        card = v.get("card_number")  # a card of theirs, linked below (their own number stays as it is)
+        row.changes = {
+            name: v[name]
+            for name in MEMBER_FIELDS
+            if name != "card_number" and name in v and getattr(member, name) != v[name]
+        }
         if card and card not in self.directory.cards and card not in self.directory.printed:  # nobody has it
             row.card = card
         if "joined" in v and v["joined"] < member.joined_at:

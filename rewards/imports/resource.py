@@ -11,7 +11,7 @@ from typing import Any
 import tablib
 from django.core.exceptions import ValidationError
 from import_export import resources
-from import_export.results import Result
+from import_export.results import Result, RowResult
 
 from members import bulk
 from members.models import Member, Source
@@ -44,7 +44,7 @@ class MemberResource(resources.ModelResource):
         fields = FIELDS
         import_id_fields = ()  # matching is the planner's: phone, email or card number
         use_bulk = True
-        batch_size = 1000
+        batch_size = 10_000  # a chunk's new members in one COPY (the job's chunks are smaller)
         skip_unchanged = True
         report_skipped = False
         skip_diff = True
@@ -69,20 +69,26 @@ class MemberResource(resources.ModelResource):
         return list(FIELDS)
 
     def dataset(self) -> tablib.Dataset:
-        """The chunk as django-import-export reads it: one row per planned row, cells as uploaded."""
-        headers = [f"c{i}" for i in range(len(self.planner.headers))]
-        return tablib.Dataset(*(row.cells for row in self.rows), headers=headers)
+        """The chunk as django-import-export walks it: one row per planned row. The planner already
+        read the cells; each dataset row only names the line it stands for."""
+        return tablib.Dataset(*([row.line] for row in self.rows), headers=["line"])
 
-    def before_import_row(self, row: dict, **kwargs: Any) -> None:
+    def import_row(self, row: dict, instance_loader, **kwargs: Any) -> RowResult:
         self.row = self.rows[kwargs["row_number"] - 1]
         if self.row.errors:
-            raise ValidationError(self.row.errors)
+            # Reported as django-import-export reports an invalid row, without raising: a raised
+            # error keeps the frames it passed through, and with them the whole chunk, alive.
+            result = self.get_row_result_class()()
+            result.import_type = RowResult.IMPORT_TYPE_INVALID
+            result.validation_error = ValidationError(self.row.errors)
+            return result
+        return super().import_row(row, instance_loader, **kwargs)
 
     def get_or_init_instance(self, instance_loader, row: dict) -> tuple[Member, bool]:
         planned = self.row
         if not planned.is_new:
             return planned.member, False
-        member = self.blueprint.new()
+        member = self.blueprint.new(portal_key=planned.changes["portal_key"])
         planned.member = member
         return member, True
 
@@ -114,18 +120,6 @@ class MemberResource(resources.ModelResource):
                 self.create_instances.clear()
         self.create_instances.clear()
 
-    def before_import(self, dataset: tablib.Dataset, **kwargs: Any) -> None:
-        """New members need card numbers and referral codes: drawn for the whole chunk at once."""
-        if kwargs.get("dry_run"):
-            return  # the check writes no members
-        fresh = [r for r in self.rows if r.is_new and not r.errors]
-        taken = self.planner.directory.taken
-        cards = bulk.codes_new(count=sum(1 for r in fresh if not r.values.get("card_number")), length=10, taken=taken)
-        referrals = bulk.codes_new(count=len(fresh), length=6, taken=taken)
-        for row in fresh:
-            row.changes.setdefault("card_number", row.values.get("card_number") or cards.pop())
-            row.changes["referral_code"] = referrals.pop()
-
     def after_import(self, dataset: tablib.Dataset, result: Result, **kwargs: Any) -> None:
         # Not ModelResource.after_import: it resets the table's id sequence to MAX(id), which would
         # hand out ids that concurrent enrolments already hold.
@@ -144,7 +138,7 @@ def write_related(*, merchant: Merchant, actor: Actor, rows: list[Row]) -> None:
             row.opening.member = row.member  # new members got their ids when the chunk was saved
     fresh = [r for r in rows if r.is_new and r.opening is None]
     # Every member has an account from the start, imported balance or not.
-    openings += [Opening(member=r.member) for r in fresh]
+    openings += [Opening(member=r.member, is_new=True) for r in fresh]
     if openings:
         openings_import(merchant=merchant, openings=openings, actor=actor)
     bulk.consents_record(

@@ -19,7 +19,7 @@ from rewards.tasks import import_apply_task, import_check_task
 
 from .columns import IGNORE, TARGETS, suggest
 from .jobs import import_apply, import_check
-from .models import ImportJob, ImportRow, ImportStatus
+from .models import ImportChunk, ImportJob, ImportRow, ImportStatus
 from .plan import mapping_problems
 from .reading import inspect, size_check
 
@@ -65,6 +65,7 @@ def import_delimiter_set(*, job: ImportJob, delimiter: str) -> ImportJob:
     job.status = ImportStatus.UPLOADED
     job.save(update_fields=["delimiter", "headers", "samples", "rows_total", "mapping", "status"])
     ImportRow.objects.for_merchant(job.merchant_id).filter(job=job).delete()
+    ImportChunk.objects.for_merchant(job.merchant_id).filter(job=job).delete()
     return job
 
 
@@ -129,6 +130,7 @@ def import_cancel(*, job: ImportJob, actor: Actor) -> ImportJob:
     job = _locked(job, ImportStatus.UPLOADED, ImportStatus.CHECKED, ImportStatus.FAILED, ImportStatus.CHECKING)
     job.status, job.data, job.finished_at = ImportStatus.CANCELLED, b"", timezone.now()
     job.save(update_fields=["status", "data", "finished_at"])
+    ImportChunk.objects.for_merchant(job.merchant_id).filter(job=job).delete()
     return job
 
 
