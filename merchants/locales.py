@@ -4,11 +4,20 @@ Babel's CLDR data does the naming, so the lists follow the language of the page.
 """
 
 import zoneinfo
+from datetime import date
+from decimal import Decimal
 from functools import cache
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
-from babel.numbers import get_currency_name, get_currency_precision, get_territory_currencies
+from babel.dates import format_date, format_skeleton
+from babel.numbers import (
+    format_decimal,
+    format_percent,
+    get_currency_name,
+    get_currency_precision,
+    get_territory_currencies,
+)
 from django.conf import settings
 from django.utils.translation import get_language, to_locale
 
@@ -99,3 +108,25 @@ PRACTICAL_DECIMALS = {"HUF": 0, "JPY": 0, "KRW": 0, "VND": 0, "IDR": 0, "CLP": 0
 
 def currency_decimals(code: str) -> int:
     return PRACTICAL_DECIMALS.get(code, get_currency_precision(code))
+
+
+def number_text(value: int | float | Decimal) -> str:
+    """12,345 in English, 12 345 in Hungarian and Ukrainian: the page's language, through CLDR."""
+    return format_decimal(value, locale=_locale())
+
+
+def percent_text(value: float | None) -> str:
+    """A share as the page's language writes it (42%, 42 %), or a dash where there is none."""
+    return "\u2013" if value is None else format_percent(value, locale=_locale())
+
+
+def step_text(day: date, step: str) -> str:
+    """A chart's label for a day, a week (its Monday) or a month, as the page's language writes it."""
+    locale = _locale()
+    if step == "month":
+        return format_skeleton("yMMM", day, locale=locale)
+    return format_skeleton("MMMd", day, locale=locale)
+
+
+def date_text(day: date) -> str:
+    return format_date(day, format="medium", locale=_locale())

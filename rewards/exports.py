@@ -9,17 +9,13 @@ Cells are str, int, Decimal or None. Text that a spreadsheet would run as a form
 same in both formats, so a file re-imports without guessing day and month.
 """
 
-import csv
-import io
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from django import forms
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import FileResponse, HttpResponseBase
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,13 +24,12 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from members.models import Member
 from merchants.models import Merchant
+from merchants.tables import Cell, Table, csv_response, file_name, neutralise
 
 from . import selectors
 from .imports.columns import TARGETS
 from .ledger import local_today, program_for
 from .models import Account, Redemption
-
-Cell = str | int | Decimal | None
 
 FORMATS = ("csv", "xlsx")
 CHUNK = 2000  # rows fetched per query; tags are prefetched per chunk
@@ -42,23 +37,6 @@ LEDGER_DEFAULT_DAYS = 30
 LEDGER_MAX_DAYS = 400
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLSX_IN_MEMORY = 8 * 1024 * 1024  # a bigger workbook spills to a file on disk
-
-# A spreadsheet reads a cell starting with these as a formula (tab and CR: Excel strips them first).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: Cell) -> Cell:
-    """'=HYPERLINK(...) instead of a live formula; numbers are left alone."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-@dataclass
-class Table:
-    name: str  # members, ledger, vouchers: the start of the file name
-    header: list[str]
-    rows: Iterable[list[Cell]]
 
 
 def _local_date(value: datetime | None, merchant: Merchant) -> str:
@@ -264,38 +242,6 @@ def ledger_range_form(*, data: Mapping[str, str], merchant: Merchant) -> LedgerR
 
 # ---------------------------------------------------------------------------------------------
 # Writers
-
-
-def file_name(table: Table, merchant: Merchant, fmt: str) -> str:
-    return f"{table.name}-{merchant.slug}-{local_today(merchant).isoformat()}.{fmt}"
-
-
-class _Buffer(io.StringIO):
-    def take(self) -> str:
-        text = self.getvalue()
-        self.seek(0)
-        self.truncate()
-        return text
-
-
-def csv_chunks(table: Table) -> Iterator[bytes]:
-    """UTF-8 with a BOM (Excel then reads Thai and Cyrillic right), about 64 KB per chunk."""
-    buffer = _Buffer()
-    writer = csv.writer(buffer)
-    writer.writerow([neutralise(label) for label in table.header])
-    yield ("\ufeff" + buffer.take()).encode()
-    for row in table.rows:
-        writer.writerow([neutralise(cell) for cell in row])
-        if buffer.tell() > 64 * 1024:
-            yield buffer.take().encode()
-    if rest := buffer.take():
-        yield rest.encode()
-
-
-def csv_response(table: Table, merchant: Merchant) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(csv_chunks(table), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{file_name(table, merchant, "csv")}"'
-    return response
 
 
 def _xlsx_cell(value: Cell) -> Cell:
