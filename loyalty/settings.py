@@ -237,6 +237,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rewards.tasks.rewards_daily_dispatch_task",
         "schedule": crontab(minute=5),
     },
+    # The dashboard's rollups: recent days recounted for every shop (a few hundred rows each).
+    "dashboard-rollups": {
+        "task": "rewards.tasks.kpis_refresh_dispatch_task",
+        "schedule": crontab(minute="*/10"),
+    },
+    "weekly-digest": {
+        "task": "rewards.tasks.digest_dispatch_task",
+        "schedule": crontab(minute=20),
+    },
     "purge-stale-imports": {
         "task": "rewards.tasks.imports_purge_task",
         "schedule": crontab(minute=37, hour=3),

@@ -78,7 +78,11 @@ class Member(models.Model):
             # Unique anyway (id is): what the composite foreign keys of the member's rows refer to.
             models.UniqueConstraint("id", "merchant", name="member_id_merchant"),
         ]
-        indexes = not_null_indexes("referred_by", "enrolled_by", "location", prefix="member")
+        indexes = [
+            # The member list (newest first) and the enrolment rollup read members by join date.
+            models.Index(fields=["merchant", "joined_at"], name="member_joined"),
+            *not_null_indexes("referred_by", "enrolled_by", "location", prefix="member"),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.phone or self.email or self.card_number
@@ -209,3 +213,28 @@ class LoginCode(models.Model):
 
     def __str__(self) -> str:
         return f"code for {self.member_id}"
+
+
+class EnrolmentDay(models.Model):
+    """How many members joined on a day (the shop's date), by location, channel and staff member.
+
+    A rollup for the dashboard, rebuilt for a range of days from the members themselves
+    (members.kpis.enrolment_refresh): enrolling writes nothing here, so it locks no shared row.
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    location = models.ForeignKey(Location, on_delete=models.SET_NULL, null=True, related_name="+", db_index=False)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    enrolled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", db_index=False
+    )
+    members = models.PositiveIntegerField()
+
+    objects = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "day"], name="enrolment_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.source}: {self.members}"

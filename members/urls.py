@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_kpi
 
 app_name = "members"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("cards/new/", views.card_batch_create, name="card_batch"),
     path("cards/print/<str:batch>/", views.card_print, name="card_print"),
     path("<int:pk>/erase/", views.personal_data_erase, name="erase"),
+    path("dashboard/enrolment/", views_kpi.kpi_enrolment, name="kpi_enrolment"),
 ]

@@ -12,10 +12,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import locales, selectors, services
+from . import locales, periods, selectors, services
 from .forms import AcceptInvitationForm, InvitationForm, LocationForm, MerchantForm, SignupForm, StaffForm
 from .middleware import SESSION_KEY
-from .models import AuditLog, Invitation, Location, Merchant, Staff
+from .models import AuditLog, Invitation, Location, Merchant, Role, Staff
 from .permissions import MerchantRequest, cashier_required, manager_required, owner_required
 
 
@@ -71,11 +71,18 @@ def country_defaults(request: HttpRequest) -> HttpResponse:
 @require_GET
 @cashier_required
 def home(request: MerchantRequest) -> HttpResponse:
+    """The dashboard for owners and managers (each card loads itself from the app that owns its
+    numbers, with this page's period and location), the counter's door for cashiers."""
     merchant = request.merchant
     context = {
         "location_count": Location.objects.for_merchant(merchant).filter(is_active=True).count(),
         "staff_count": Staff.objects.for_merchant(merchant).filter(is_active=True).count(),
     }
+    if request.staff.can(Role.MANAGER):
+        window = periods.window_from(request.GET, merchant)
+        form = periods.PeriodForm(request.GET or None, merchant=merchant)
+        form.is_valid()  # shows what was wrong; the cards fall back to the last 30 days
+        context.update(period_form=form, window=window, query=periods.window_query(window))
     return render(request, "merchants/home.html", context)
 
 

@@ -481,3 +481,4 @@ class TierFee(models.Model):
 
 # Customer imports (rewards.imports): the job record and the rows it could not take.
 from .imports.models import ImportChunk, ImportJob, ImportRow, ImportStatus  # noqa: E402, F401
+from .kpis.models import ActivityDay, CohortMonth, Liability, RewardDay, RollupState, Standing  # noqa: E402, F401

@@ -3,8 +3,11 @@
 from celery import shared_task
 from django.db import OperationalError
 
+from merchants.models import Merchant
+
 from . import jobs
 from .imports import jobs as imports
+from .kpis import digest, rollups
 
 
 @shared_task
@@ -36,3 +39,31 @@ def import_apply_task(merchant_id: int, job_id: int) -> None:
 @shared_task
 def imports_purge_task() -> int:
     return imports.imports_purge()
+
+
+# The dashboard's rollups: every few minutes each shop's recent days are recounted.
+@shared_task
+def kpis_refresh_dispatch_task() -> int:
+    merchant_ids = list(Merchant.objects.values_list("pk", flat=True))
+    for merchant_id in merchant_ids:
+        kpis_refresh_task.delay(merchant_id)
+    return len(merchant_ids)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def kpis_refresh_task(merchant_id: int) -> dict[str, int]:
+    return rollups.rollups_refresh(merchant_id=merchant_id)
+
+
+# The owners' weekly digest: hourly, each shop whose Monday morning has come and that was not sent this week.
+@shared_task
+def digest_dispatch_task() -> int:
+    due = digest.digest_due_merchant_ids()
+    for merchant_id in due:
+        digest_task.delay(merchant_id)
+    return len(due)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def digest_task(merchant_id: int) -> int:
+    return digest.digest_send(merchant_id=merchant_id)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import counter, views, views_export, views_import
+from .kpis import views as kpis
 
 app_name = "rewards"
 
@@ -22,6 +23,12 @@ urlpatterns = [
     path("members/<int:pk>/adjust/", views.points_adjust, name="adjust"),
     path("members/<int:pk>/purchases/<int:purchase_pk>/refund/", views.purchase_refund, name="refund"),
     path("reports/refund-shortfalls/", views.refund_shortfalls, name="shortfalls"),
+    # The dashboard's cards, loaded by the console home.
+    path("dashboard/activity/", kpis.kpi_activity, name="kpi_activity"),
+    path("dashboard/redemption/", kpis.kpi_redemption, name="kpi_redemption"),
+    path("dashboard/retention/", kpis.kpi_retention, name="kpi_retention"),
+    path("dashboard/liability/", kpis.kpi_liability, name="kpi_liability"),
+    path("dashboard/tiers/", kpis.kpi_tiers, name="kpi_tiers"),
     # Imports: upload, map the columns, check, import; progress and the rows to fix.
     path("members/import/", views_import.import_start, name="import"),
     path("members/import/template.csv", views_import.import_template, name="import_template"),

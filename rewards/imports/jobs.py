@@ -27,6 +27,7 @@ from merchants.actors import Actor
 from merchants.db import Blueprint, insert_many
 from merchants.models import Staff
 from merchants.services import audit_record
+from rewards.kpis.rollups import rollups_after_import
 from rewards.ledger import statistics_refresh
 
 from .models import ImportChunk, ImportJob, ImportRow, ImportStatus
@@ -384,6 +385,8 @@ def _finish(job: ImportJob, actor: Actor) -> ImportJob:
             job.status, job.finished_at = ImportStatus.DONE, now
     if job.new + job.updated >= ANALYZE_AFTER:
         statistics_refresh()  # the owner already sees the import done; the counter's next lookups need this
+    if updated and job.new + job.updated:
+        rollups_after_import(merchant=job.merchant)  # the dashboard counts the new members at once
     return job
 
 
