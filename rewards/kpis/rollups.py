@@ -197,18 +197,22 @@ def _rewards_refresh(merchant: Merchant, start: date | None, end: date) -> int:
 
 
 class _Days:
-    """Counts per day from start to end, set through a difference array: +1 where a stretch begins."""
+    """Counts per day from start to end, set through a difference array: +1 where a stretch begins.
 
-    def __init__(self, start: date, end: date) -> None:
-        self.start, self.length = start, (end - start).days + 1
+    Days are ordinals (date.toordinal()): plain integers keep the pass over a year of purchases quick.
+    """
+
+    def __init__(self, start: int, end: int) -> None:
+        self.start, self.length = start, end - start + 1
         self.diff = [0] * (self.length + 1)
 
-    def cover(self, stretches: Iterable[tuple[date, date]]) -> None:
+    def cover(self, stretches: Iterable[tuple[int, int]]) -> None:
         """Count 1 on each day of the stretches (sorted by start; overlapping ones count once)."""
         low = high = None
         for first, last in stretches:
-            if high is not None and first <= high + timedelta(days=1):
-                high = max(high, last)
+            if high is not None and first <= high + 1:
+                if last > high:
+                    high = last
                 continue
             if high is not None:
                 self._add(low, high)
@@ -216,9 +220,9 @@ class _Days:
         if high is not None:
             self._add(low, high)
 
-    def _add(self, first: date, last: date) -> None:
-        begin = max((first - self.start).days, 0)
-        stop = min((last - self.start).days, self.length - 1)
+    def _add(self, first: int, last: int) -> None:
+        begin = first - self.start if first > self.start else 0
+        stop = last - self.start if last - self.start < self.length else self.length - 1
         if begin <= stop:
             self.diff[begin] += 1
             self.diff[stop + 1] -= 1
@@ -231,25 +235,19 @@ class _Days:
         return out
 
 
-def _standing_stretches(days: list[date]) -> dict[str, Iterable[tuple[date, date]]]:
-    """For one member's purchase days (sorted, a day twice for two visits): the days they count in."""
+def _cover_member(named: dict[str, _Days], days: list[int]) -> None:
+    """Count one member's purchase days (ordinals, sorted, a day twice for two visits) in each window."""
     distinct = sorted(set(days))
-    stretches = {
-        f"active_{window}": [(day, day + timedelta(days=window - 1)) for day in distinct] for window in WINDOWS
-    }
+    for window in WINDOWS:
+        named[f"active_{window}"].cover((day, day + window - 1) for day in distinct)
     # Bought twice within 90 days: from the second purchase until 90 days after the first.
-    stretches["repeat_90"] = (
-        (later, earlier + timedelta(days=89))
-        for earlier, later in pairwise(days)
-        if later <= earlier + timedelta(days=89)
-    )
+    named["repeat_90"].cover((later, earlier + 89) for earlier, later in pairwise(days) if later <= earlier + 89)
     # Bought in the 90 days before the last 90 and again since: a purchase and the next one.
-    stretches["retained"] = (
-        (max(later, earlier + timedelta(days=90)), min(earlier + timedelta(days=179), later + timedelta(days=89)))
+    named["retained"].cover(
+        (max(later, earlier + 90), min(earlier + 179, later + 89))
         for earlier, later in pairwise(distinct)
-        if max(later, earlier + timedelta(days=90)) <= min(earlier + timedelta(days=179), later + timedelta(days=89))
+        if max(later, earlier + 90) <= min(earlier + 179, later + 89)
     )
-    return stretches
 
 
 def standings_refresh(*, merchant: Merchant, start: date | None, end: date) -> int:
@@ -270,16 +268,16 @@ def standings_refresh(*, merchant: Merchant, start: date | None, end: date) -> i
     # A row for every day, for the whole shop and each location, zeros included: a card reads the
     # row of its last day, and a location nobody bought at lately must read zero, not an old count.
     keys = [None, *Location.objects.for_merchant(merchant).values_list("pk", flat=True)]
-    counters = {key: {name: _Days(start, end) for name in names} for key in keys}
+    counters = {key: {name: _Days(start.toordinal(), end.toordinal()) for name in names} for key in keys}
     for _account, lines in groupby(rows.iterator(chunk_size=10_000), key=lambda row: row[0]):
-        by_location: dict[int | None, list[date]] = defaultdict(list)
+        by_location: dict[int | None, list[int]] = defaultdict(list)
         for _, day, location in lines:
-            by_location[None].append(day)
-            if location in counters and location is not None:
-                by_location[location].append(day)
+            ordinal = day.toordinal()
+            by_location[None].append(ordinal)
+            if location is not None and location in counters:
+                by_location[location].append(ordinal)
         for location, days in by_location.items():
-            for name, stretches in _standing_stretches(days).items():
-                counters[location][name].cover(stretches)
+            _cover_member(counters[location], days)
     made = []
     for location, named in counters.items():
         totals = {name: days.totals() for name, days in named.items()}
