@@ -7,7 +7,8 @@ Seeds the demo shop with --members members and --months of history (24: about 20
 unless it has them already, recounts the rollups from scratch (timed), then requests each card
 through Django's full request cycle (middleware, session, template) as the owner would, --runs
 times per period, and prints the median and the 95th percentile of the server time per card.
-Then one periodic refresh (yesterday and today), which the job repeats every ten minutes.
+Before that, the job's two kinds of run: every ten minutes (yesterday's and today's sums) and hourly
+(with the rolling counts and the points about to expire).
 """
 
 import argparse
@@ -16,6 +17,7 @@ import statistics
 import sys
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -33,6 +35,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from members.models import Member  # noqa: E402
 from merchants.models import Merchant, User  # noqa: E402
@@ -77,8 +80,11 @@ def main() -> None:
     rollups_refresh(merchant_id=merchant.pk)
     print(f"Rollups recounted from scratch in {time.perf_counter() - started:.1f} s.")
     started = time.perf_counter()
-    rollups_refresh(merchant_id=merchant.pk)
-    print(f"Periodic refresh (yesterday and today) in {time.perf_counter() - started:.2f} s.")
+    rollups_refresh(merchant_id=merchant.pk, now=timezone.now() + timedelta(minutes=10))
+    print(f"Refresh every 10 minutes (yesterday's and today's sums) in {time.perf_counter() - started:.2f} s.")
+    started = time.perf_counter()
+    rollups_refresh(merchant_id=merchant.pk, now=timezone.now() + timedelta(minutes=70))
+    print(f"Hourly refresh (with rolling counts and expiring points) in {time.perf_counter() - started:.2f} s.")
 
     setup_test_environment()
     settings.ALLOWED_HOSTS = ["127.0.0.1"]

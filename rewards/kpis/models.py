@@ -138,6 +138,7 @@ class RollupState(models.Model):
 
     merchant = models.OneToOneField(Merchant, on_delete=models.CASCADE, related_name="+")
     refreshed_at = models.DateTimeField(null=True, blank=True)
+    standings_at = models.DateTimeField(null=True, blank=True)  # rolling counts and expiring points, hourly
     rebuilt_at = models.DateTimeField(null=True, blank=True)
     dirty_from = models.DateField(null=True, blank=True)  # a change reached back to this day: recount from it
     digest_sent_for = models.DateField(null=True, blank=True)  # the Monday of the last weekly digest sent

@@ -26,6 +26,7 @@ from rewards.models import PointsEntry as Entry
 
 from .models import ActivityDay, CohortMonth, Liability, RewardDay, RollupState, Standing
 
+SLOW_EVERY = timedelta(hours=1)
 WINDOWS = (30, 90, 180)  # the rolling windows a Standing counts (180: for lapsed = 180 less 90)
 LOOKBACK = max(WINDOWS)
 
@@ -42,11 +43,16 @@ def rollups_refresh(*, merchant_id: int, now: datetime | None = None) -> dict[st
     counts = {
         "enrolment": enrolment_refresh(merchant=merchant, start=start, end=today),
         "activity": activity_refresh(merchant=merchant, start=start, end=today),
-        "standings": standings_refresh(merchant=merchant, start=start, end=today),
         "cohorts": cohorts_refresh(merchant=merchant, start=start, end=today),
     }
-    liability_count(merchant=merchant, now=now)
     changes = {"refreshed_at": now}
+    # Rolling 90- and 180-day counts and the points about to expire move slowly and cost a pass over
+    # months of purchases or the ledger: recounted hourly (and whenever days are recounted from further back).
+    slow = start is None or dirty is not None or state.standings_at is None or now - state.standings_at >= SLOW_EVERY
+    if slow:
+        counts["standings"] = standings_refresh(merchant=merchant, start=start, end=today)
+        liability_count(merchant=merchant, now=now)
+        changes["standings_at"] = now
     if start is None:
         changes["rebuilt_at"] = now
     # Clear the mark only if no other change moved it while we counted.
@@ -341,13 +347,13 @@ def liability_count(*, merchant: Merchant, now: datetime) -> Liability:
     accounts = Account.objects.filter(merchant=merchant)
     outstanding = accounts.aggregate(total=Sum("balance"))["total"] or 0
     tiers = {str(tier or ""): count for tier, count in accounts.values_list("tier_id").annotate(Count("pk")).order_by()}
-    expiring = {window: _expiring(merchant, now, window) for window in (30, 90)}
+    expiring_30, expiring_90 = _expiring(merchant, now)
     liability, _ = Liability.objects.update_or_create(
         merchant=merchant,
         defaults={
             "outstanding": outstanding,
-            "expiring_30": expiring[30],
-            "expiring_90": expiring[90],
+            "expiring_30": expiring_30,
+            "expiring_90": expiring_90,
             "members_by_tier": tiers,
             "counted_at": now,
         },
@@ -355,42 +361,55 @@ def liability_count(*, merchant: Merchant, now: datetime) -> Liability:
     return liability
 
 
-def _expiring(merchant: Merchant, now: datetime, days: int) -> int:
-    """Points that will expire within `days` if members neither buy nor redeem meanwhile."""
+def _expiring(merchant: Merchant, now: datetime) -> tuple[int, int]:
+    """Points that will expire within 30 and 90 days if members neither buy nor redeem meanwhile."""
     program = program_for(merchant)
-    until = now + timedelta(days=days)
     if program.expiry_mode == ExpiryMode.AFTER_INACTIVITY:
-        cutoff = day_start(merchant, add_months(local_today(merchant, until), -program.expiry_months))
-        idle = Account.objects.filter(merchant=merchant, balance__gt=0).filter(
-            Q(last_activity_at__lt=cutoff) | Q(last_activity_at__isnull=True, created_at__lt=cutoff)
+        return _idle_balance(merchant, program, now + timedelta(days=30)), _idle_balance(
+            merchant, program, now + timedelta(days=90)
         )
-        return idle.aggregate(total=Sum("balance"))["total"] or 0
     if program.expiry_mode != ExpiryMode.AFTER_EARNING:
-        return 0
+        return 0, 0
     # As the expiry job reads the ledger (rewards.ledger._expire_batch), for every account with a
-    # credit falling due in the window: what is left of its credits due by `until`.
+    # credit falling due within 90 days: what is left of its credits due by each date. The accounts
+    # come first (the credit-expiry index finds them), then each one's lines through the account
+    # index: a plan that stays right even before the statistics know how big the shop is.
     table = Entry._meta.db_table
-    counted = "CASE WHEN points < 0 OR expires_at <= %s THEN points ELSE 0 END"
-    at = connection.ops.adapt_datetimefield_value(until)
-    start = connection.ops.adapt_datetimefield_value(now)
-    # The accounts first (the credit-expiry index finds them), then each one's lines through the
-    # account index: a plan that stays right even before the statistics know how big the shop is.
+    walks, params = [], []
+    for _days in (30, 90):
+        counted = "CASE WHEN points < 0 OR expires_at <= %s THEN points ELSE 0 END"
+        walks.append(f"{counted} AS counted_{_days}, SUM({counted}) OVER w AS running_{_days}")
+    dues = ", ".join(f"SUM(counted_{d}) - LEAST(MIN(running_{d}), 0) AS due_{d}" for d in (30, 90))
     sql = (
         f"WITH due_accounts AS MATERIALIZED ("  # noqa: S608 (only placeholders are interpolated)
         f" SELECT DISTINCT account_id FROM {table} WHERE merchant_id = %s AND points > 0"
         f" AND expires_at > %s AND expires_at <= %s) "
-        f"SELECT COALESCE(SUM(due), 0) FROM ("
-        f" SELECT SUM(counted) - LEAST(MIN(running), 0) AS due FROM ("
-        f"  SELECT e.account_id, {counted} AS counted,"
-        f"   SUM({counted}) OVER (PARTITION BY e.account_id ORDER BY e.id) AS running"
+        f"SELECT COALESCE(SUM(CASE WHEN due_30 > 0 THEN due_30 ELSE 0 END), 0),"
+        f" COALESCE(SUM(CASE WHEN due_90 > 0 THEN due_90 ELSE 0 END), 0) FROM ("
+        f" SELECT {dues} FROM ("
+        f"  SELECT e.account_id, {', '.join(walks)}"
         f"  FROM due_accounts d JOIN {table} e ON e.account_id = d.account_id"
-        f" ) AS walk GROUP BY account_id) AS dues WHERE due > 0"
+        f"  WINDOW w AS (PARTITION BY e.account_id ORDER BY e.id)"
+        f" ) AS walk GROUP BY account_id) AS dues"
     )
     if connection.vendor == "sqlite":
         sql = sql.replace("LEAST(", "MIN(")
+    adapt = connection.ops.adapt_datetimefield_value
+    at_30, at_90 = adapt(now + timedelta(days=30)), adapt(now + timedelta(days=90))
+    params = [merchant.pk, adapt(now), at_90, at_30, at_30, at_90, at_90]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [merchant.pk, start, at, at, at])
-        return int(cursor.fetchone()[0])
+        cursor.execute(sql, params)
+        due_30, due_90 = cursor.fetchone()
+    return int(due_30), int(due_90)
+
+
+def _idle_balance(merchant: Merchant, program, until: datetime) -> int:
+    """Points of members who will have gone the program's months without a visit by `until`."""
+    cutoff = day_start(merchant, add_months(local_today(merchant, until), -program.expiry_months))
+    idle = Account.objects.filter(merchant=merchant, balance__gt=0).filter(
+        Q(last_activity_at__lt=cutoff) | Q(last_activity_at__isnull=True, created_at__lt=cutoff)
+    )
+    return idle.aggregate(total=Sum("balance"))["total"] or 0
 
 
 def rollups_after_import(*, merchant: Merchant) -> None:

@@ -273,3 +273,14 @@ def test_another_shops_rollups_are_never_read(merchant, other_merchant, program,
     rollups_refresh(merchant_id=other_merchant.pk)
     card = cards.activity_card(merchant=other_merchant, window=window(today))
     assert (card.now.visits, card.active_30) == (0, 0)
+
+
+def test_rolling_counts_are_recounted_hourly_the_daily_sums_every_run(merchant, member, buy, refresh, today):
+    refresh()
+    buy("10")
+    now = timezone.now()
+    counted = rollups_refresh(merchant_id=merchant.pk, now=now + timedelta(minutes=10))
+    assert "standings" not in counted
+    assert ActivityDay.objects.get(merchant=merchant, day=today).visits == 1
+    assert rollups_refresh(merchant_id=merchant.pk, now=now + timedelta(minutes=70))["standings"] > 0
+    assert cards.activity_card(merchant=merchant, window=window(today)).active_30 == 1
