@@ -284,3 +284,28 @@ def test_rolling_counts_are_recounted_hourly_the_daily_sums_every_run(merchant, 
     assert ActivityDay.objects.get(merchant=merchant, day=today).visits == 1
     assert rollups_refresh(merchant_id=merchant.pk, now=now + timedelta(minutes=70))["standings"] > 0
     assert cards.activity_card(merchant=merchant, window=window(today)).active_30 == 1
+
+
+def test_breakage_is_points_expired_for_every_point_earned(merchant, member, rules, buy, refresh, today):
+    rules(expiry_mode=ExpiryMode.AFTER_EARNING, expiry_months=12)
+    buy("100")
+    gone = buy("50")
+    PointsEntry.objects.filter(purchase=gone).update(expires_at=timezone.now() - timedelta(minutes=1))
+    assert ledger.points_expire(merchant=merchant) == 50
+    refresh()
+    card = cards.liability_card(merchant=merchant, window=window(today))
+    assert (card.now.points_expired, card.now.points_earned) == (50, 150)
+    assert card.breakage == pytest.approx(1 / 3)
+    assert card.outstanding == 100
+
+
+def test_a_tier_lost_at_the_review_counts_as_a_demotion(merchant, member, buy, refresh, today):
+    silver = TierFactory(merchant=merchant, name="Silver", threshold=Decimal(100))
+    gold = TierFactory(merchant=merchant, name="Gold", threshold=Decimal(500))
+    account = buy("10").account
+    TierChange.objects.create(merchant=merchant, account=account, from_tier=gold, to_tier=silver, reason="review")
+    TierChange.objects.create(merchant=merchant, account=account, from_tier=silver, to_tier=None, reason="review")
+    TierChange.objects.create(merchant=merchant, account=account, from_tier=None, to_tier=gold, reason="paid")
+    refresh()
+    card = cards.tiers_card(merchant=merchant, window=window(today), no_tier="No tier")
+    assert (card.now.promotions, card.now.demotions) == (1, 2)
