@@ -5,6 +5,7 @@ urlpatterns = [
     path("", include("merchants.urls")),
     path("members/poster/", include("members.urls_poster")),
     path("members/", include("members.urls")),
+    path("campaigns/", include("campaigns.urls")),
     # Customers' public pages per shop: sign-up (members) and how it works (rewards).
     path("j/", include("members.urls_public")),
     path("j/", include("rewards.urls_public")),
