@@ -1,16 +1,21 @@
 """The segment form: every rule a shop owner can pick an audience by, no code."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Tag
 from merchants.models import Location, Merchant
 from rewards.models import Tier
 
-from .models import Segment
+from .models import Campaign, Channel, Segment
+from .sending import PLACEHOLDERS
+
+SMS_MAX = 459  # three joined text messages
 
 CONSENT = [("", _("Either")), ("yes", _("Agreed")), ("no", _("Not agreed"))]
 MONTHS = [
@@ -124,3 +129,49 @@ class SegmentForm(forms.Form):
             if data.get(name):
                 rules[name] = sorted(obj.pk for obj in data[name])
         return rules
+
+
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = ["name", "segment", "channel", "subject", "body", "holdout_percent", "send_at"]
+        widgets = {
+            "body": forms.Textarea(attrs={"rows": 6}),
+            "send_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        }
+        help_texts = {
+            "body": _("Use {first_name}, {name}, {balance}, {tier} or {shop}: each member sees their own."),
+        }
+
+    def __init__(self, *args, merchant: Merchant, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.merchant = merchant
+        self.fields["segment"].queryset = Segment.objects.for_merchant(merchant)
+        self.fields["send_at"].input_formats = ["%Y-%m-%dT%H:%M"]
+
+    def clean_body(self) -> str:
+        body = self.cleaned_data["body"]
+        unknown = sorted({name for name in PLACEHOLDER.findall(body) if name not in PLACEHOLDERS})
+        if unknown:
+            raise forms.ValidationError(
+                _("%(names)s is not something we can fill in. Use %(known)s.")
+                % {
+                    "names": ", ".join(f"{{{name}}}" for name in unknown),
+                    "known": ", ".join(f"{{{n}}}" for n in PLACEHOLDERS),
+                },
+                code="placeholder",
+            )
+        return body
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("channel") == Channel.EMAIL and not (data.get("subject") or "").strip():
+            self.add_error("subject", _("An email needs a subject."))
+        if data.get("channel") == Channel.SMS and len(data.get("body") or "") > SMS_MAX:
+            self.add_error("body", _("A text message can be at most %(n)s characters.") % {"n": SMS_MAX})
+        if (send_at := data.get("send_at")) and send_at < timezone.now():
+            self.add_error("send_at", _("Pick a time in the future, or leave it empty to send when you press send."))
+        return data

@@ -1,14 +1,19 @@
 """Writes for segments: save, delete, make one from a ready-made RFM definition."""
 
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from merchants.actors import Actor
 from merchants.models import Merchant
 from merchants.services import audit_record
 
-from .models import Segment
+from .models import Campaign, CampaignStatus, Message, MessageStatus, Segment
 from .segments import PRESETS
+from .sending import audience_write
 
 
 @transaction.atomic
@@ -45,3 +50,63 @@ def segment_from_preset(*, merchant: Merchant, actor: Actor, key: str) -> Segmen
     if existing := Segment.objects.for_merchant(merchant).filter(name=name).first():
         return existing
     return segment_save(merchant=merchant, actor=actor, name=name, rules=rules())
+
+
+@transaction.atomic
+def campaign_save(*, merchant: Merchant, actor: Actor, fields: dict, campaign: Campaign | None = None) -> Campaign:
+    """Create or change a draft (a campaign that started cannot change: its members got what it said)."""
+    if campaign is not None and campaign.status != CampaignStatus.DRAFT:
+        raise ValidationError(_("This campaign has started and can no longer be changed."), code="started")
+    campaign = campaign or Campaign(merchant=merchant, created_by=actor.user)
+    if fields["segment"].merchant_id != merchant.pk:
+        raise ValidationError(_("Pick one of your own segments."), code="segment")
+    for name, value in fields.items():
+        setattr(campaign, name, value)
+    campaign.save()
+    audit_record(
+        merchant=merchant, actor=actor.user, action="campaign.save", obj=campaign, after={"name": campaign.name}
+    )
+    return campaign
+
+
+def campaign_start(*, campaign: Campaign, actor: Actor, now: datetime | None = None) -> Campaign:
+    """Send now, or at the campaign's time: the outbox is written when it starts."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+            return campaign  # started already: pressing twice sends once
+        if campaign.send_at and campaign.send_at > now:
+            campaign.status = CampaignStatus.SCHEDULED
+            campaign.save(update_fields=["status"])
+            audit_record(merchant=campaign.merchant, actor=actor.user, action="campaign.schedule", obj=campaign)
+            return campaign
+        campaign.status, campaign.started_at = CampaignStatus.SENDING, now
+        campaign.save(update_fields=["status", "started_at"])
+        audit_record(merchant=campaign.merchant, actor=actor.user, action="campaign.start", obj=campaign)
+    audience_write(campaign=campaign, now=now)
+    from .tasks import campaign_send_task
+
+    transaction.on_commit(lambda: campaign_send_task.delay(campaign.pk))
+    return campaign
+
+
+@transaction.atomic
+def campaign_cancel(*, campaign: Campaign, actor: Actor) -> Campaign:
+    """Stop a scheduled or sending campaign: what was sent stays sent, nothing more goes out."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status in (CampaignStatus.SENT, CampaignStatus.CANCELLED):
+        return campaign
+    campaign.status, campaign.finished_at = CampaignStatus.CANCELLED, timezone.now()
+    campaign.save(update_fields=["status", "finished_at"])
+    Message.objects.filter(campaign=campaign, status=MessageStatus.PENDING).update(
+        status=MessageStatus.FAILED, error=_("Cancelled before it was sent.")
+    )
+    audit_record(merchant=campaign.merchant, actor=actor.user, action="campaign.cancel", obj=campaign)
+    return campaign
+
+
+def campaigns_due(*, now: datetime | None = None) -> list[int]:
+    """Scheduled campaigns whose time has come (the beat job starts them)."""
+    now = now or timezone.now()
+    return list(Campaign.objects.filter(status=CampaignStatus.SCHEDULED, send_at__lte=now).values_list("pk", flat=True))

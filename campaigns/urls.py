@@ -5,6 +5,12 @@ from . import views
 app_name = "campaigns"
 
 urlpatterns = [
+    path("", views.campaign_list, name="campaigns"),
+    path("new/", views.campaign_edit, name="campaign_create"),
+    path("<int:pk>/", views.campaign_detail, name="campaign"),
+    path("<int:pk>/edit/", views.campaign_edit, name="campaign_edit"),
+    path("<int:pk>/send/", views.campaign_start_view, name="campaign_start"),
+    path("<int:pk>/cancel/", views.campaign_cancel_view, name="campaign_cancel"),
     path("segments/", views.segment_list, name="segments"),
     path("segments/new/", views.segment_edit, name="segment_create"),
     path("segments/count/", views.segment_count_view, name="segment_count"),

@@ -3,15 +3,17 @@
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from members.models import Member
 from merchants.actors import Actor
 from merchants.permissions import MerchantRequest, manager_required
 
-from . import services
-from .forms import SegmentForm
-from .models import Segment
+from . import sending, services
+from .forms import CampaignForm, SegmentForm
+from .models import Campaign, CampaignStatus, MessageStatus, Segment
 from .segments import PRESETS, segment_count
 
 
@@ -82,3 +84,80 @@ def segment_delete(request: MerchantRequest, pk: int) -> HttpResponse:
     services.segment_delete(segment=segment, actor=Actor.for_staff(request.staff))
     messages.success(request, _("Segment “%(name)s” deleted.") % {"name": segment.name})
     return redirect("campaigns:segments")
+
+
+# ---------------------------------------------------------------------------------------------
+# Campaigns
+
+
+@require_GET
+@manager_required
+def campaign_list(request: MerchantRequest) -> HttpResponse:
+    campaigns = [
+        (campaign, sending.progress(campaign=campaign)) for campaign in Campaign.objects.for_merchant(request.merchant)
+    ]
+    return render(request, "campaigns/campaign_list.html", {"campaigns": campaigns})
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def campaign_edit(request: MerchantRequest, pk: int | None = None) -> HttpResponse:
+    merchant = request.merchant
+    campaign = get_object_or_404(Campaign.objects.for_merchant(merchant), pk=pk) if pk else None
+    if campaign is not None and campaign.status != CampaignStatus.DRAFT:
+        messages.error(request, _("This campaign has started and can no longer be changed."))
+        return redirect("campaigns:campaign", pk=campaign.pk)
+    form = CampaignForm(request.POST or None, instance=campaign, merchant=merchant)
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in CampaignForm.Meta.fields}
+        campaign = services.campaign_save(
+            merchant=merchant, actor=Actor.for_staff(request.staff), fields=fields, campaign=campaign
+        )
+        return redirect("campaigns:campaign", pk=campaign.pk)
+    return render(request, "campaigns/campaign_edit.html", {"form": form, "campaign": campaign})
+
+
+def _sample(campaign: Campaign) -> Member:
+    """The member the preview shows: the first one it would reach, or a made-up one."""
+    found = sending.reachable(campaign=campaign, now=timezone.now()).select_related("account__tier").first()
+    return found or Member(merchant=campaign.merchant, first_name=_("Sam"), last_name=_("Lee"), email="sam@example.com")
+
+
+@require_GET
+@manager_required
+def campaign_detail(request: MerchantRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign.objects.for_merchant(request.merchant).select_related("segment"), pk=pk)
+    sample = _sample(campaign)
+    subject, text = sending.render(campaign, sample)
+    context = {
+        "campaign": campaign,
+        "progress": sending.progress(campaign=campaign),
+        "reachable": sending.reachable(campaign=campaign, now=timezone.now()).count(),
+        "preview": {"member": sample, "subject": subject, "text": text},
+        "failures": campaign.messages.filter(status=MessageStatus.FAILED).select_related("member")[:20],
+    }
+    template = "campaigns/campaign_detail.html"
+    if request.htmx and request.GET.get("part") == "progress":
+        template += "#campaign-progress"
+    return render(request, template, context)
+
+
+@require_POST
+@manager_required
+def campaign_start_view(request: MerchantRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign.objects.for_merchant(request.merchant), pk=pk)
+    campaign = services.campaign_start(campaign=campaign, actor=Actor.for_staff(request.staff))
+    if campaign.status == CampaignStatus.SCHEDULED:
+        messages.success(request, _("Scheduled: it goes out at the time you chose."))
+    else:
+        messages.success(request, _("Sending: the numbers below fill in as it goes."))
+    return redirect("campaigns:campaign", pk=campaign.pk)
+
+
+@require_POST
+@manager_required
+def campaign_cancel_view(request: MerchantRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign.objects.for_merchant(request.merchant), pk=pk)
+    services.campaign_cancel(campaign=campaign, actor=Actor.for_staff(request.staff))
+    messages.info(request, _("Cancelled: nothing more goes out."))
+    return redirect("campaigns:campaign", pk=campaign.pk)

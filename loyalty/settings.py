@@ -183,6 +183,8 @@ IMPORT_MAX_MB = env.int("IMPORT_MAX_MB", default=20)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
 IMPORT_INLINE_ROWS = env.int("IMPORT_INLINE_ROWS", default=1000)
 IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=5000)
+# Campaigns: at most one marketing message per member in this many days.
+CAMPAIGN_CAP_DAYS = env.int("CAMPAIGN_CAP_DAYS", default=3)
 # Threads writing a big import's chunks side by side, each on its own connection (rewards.imports.jobs.Pipeline).
 # One on SQLite (a single writer anyway) and in tests, whose data the test's own transaction hides from others.
 IMPORT_WRITERS = env.int(
@@ -245,6 +247,10 @@ CELERY_BEAT_SCHEDULE = {
     "weekly-digest": {
         "task": "rewards.tasks.digest_dispatch_task",
         "schedule": crontab(minute=20),
+    },
+    "due-campaigns": {
+        "task": "campaigns.tasks.campaigns_due_task",
+        "schedule": crontab(),  # every minute
     },
     "purge-stale-imports": {
         "task": "rewards.tasks.imports_purge_task",
