@@ -28,8 +28,8 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.db.models import F, Value  # noqa: E402
-from django.db.models.functions import Concat  # noqa: E402
+from django.db.models import CharField, Value  # noqa: E402
+from django.db.models.functions import Cast, Concat  # noqa: E402
 
 from campaigns import sending  # noqa: E402
 from campaigns.models import Campaign, CampaignStatus, Channel, Message, MessageStatus, Segment  # noqa: E402
@@ -50,7 +50,7 @@ def main() -> None:
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
     shop = Merchant.objects.get(slug=DEMO_SLUG)
     members = Member.objects.for_merchant(shop).filter(erased_at__isnull=True)
-    members.filter(email="").update(email=Concat(Value("m"), F("pk"), Value("@example.com")))
+    members.filter(email="").update(email=Concat(Value("m"), Cast("pk", CharField()), Value("@example.com")))
     members.update(email_consent=True)
     segment, _ = Segment.objects.get_or_create(merchant=shop, name="Bench: everyone", defaults={"rules": {}})
     campaign = Campaign.objects.create(

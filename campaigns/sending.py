@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -143,6 +143,7 @@ def send_batch(*, campaign: Campaign, now: datetime | None = None) -> int:
         )
         Message.objects.filter(pk__in=claimed).update(status=MessageStatus.SENDING)
     messages = Message.objects.filter(pk__in=claimed).select_related("member__account__tier")
+    sent = []
     for message in messages:
         try:
             _deliver(campaign, message.member)
@@ -156,9 +157,11 @@ def send_batch(*, campaign: Campaign, now: datetime | None = None) -> int:
             )
             log.warning("campaign %s: message to member %s failed: %s", campaign.pk, message.member_id, error)
             continue
-        Message.objects.filter(pk=message.pk).update(
-            status=MessageStatus.SENT, sent_at=timezone.now(), attempts=message.attempts + 1
-        )
+        sent.append(message.pk)
+    # One write for the batch's successes; a crash before it leaves them "sending": never sent again.
+    Message.objects.filter(pk__in=sent).update(
+        status=MessageStatus.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1
+    )
     return len(claimed)
 
 
