@@ -137,13 +137,13 @@ PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
-        fields = ["name", "segment", "channel", "subject", "body", "holdout_percent", "send_at"]
+        fields = ["name", "segment", "channel", "subject", "body", "bonus_points", "holdout_percent", "send_at"]
         widgets = {
             "body": forms.Textarea(attrs={"rows": 6}),
             "send_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         }
         help_texts = {
-            "body": _("Use {first_name}, {name}, {balance}, {tier} or {shop}: each member sees their own."),
+            "body": _("Use {first_name}, {name}, {balance}, {tier}, {bonus} or {shop}: each member sees their own."),
         }
 
     def __init__(self, *args, merchant: Merchant, **kwargs) -> None:

@@ -52,6 +52,11 @@ class Campaign(models.Model):
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.EMAIL)
     subject = models.CharField(_("subject"), max_length=150, blank=True, help_text=_("Email only."))
     body = models.TextField(_("message"))
+    bonus_points = models.PositiveIntegerField(
+        _("bonus points"),
+        default=0,
+        help_text=_("An offer: points put on each member's card when their message is sent. 0 for none."),
+    )
     holdout_percent = models.PositiveSmallIntegerField(
         _("held out"),
         default=10,
@@ -101,6 +106,7 @@ class Message(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     error = models.CharField(max_length=300, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    points = models.PositiveIntegerField(default=0)  # the offer's bonus, written with its ledger line
 
     objects = MerchantScopedQuerySet.as_manager()
 

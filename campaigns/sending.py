@@ -22,7 +22,10 @@ from django.utils.translation import gettext as _
 from members.models import Member
 from members.portal import unsubscribe_url
 from members.sms import sms_send
+from merchants.actors import Actor
 from merchants.models import Merchant
+from rewards.ledger import points_credit
+from rewards.models import Kind
 
 from .models import Campaign, CampaignStatus, Channel, Message, MessageStatus
 from .segments import segment_members
@@ -32,7 +35,7 @@ log = logging.getLogger(__name__)
 SEND_BATCH = 200
 WRITE_BATCH = 5000
 MAX_ATTEMPTS = 3
-PLACEHOLDERS = ("first_name", "name", "shop", "balance", "tier")
+PLACEHOLDERS = ("first_name", "name", "shop", "balance", "tier", "bonus")
 
 
 def frequency_cap() -> timedelta:
@@ -93,9 +96,10 @@ class _Values(dict):
         return "{" + key + "}"
 
 
-def personalise(text: str, member: Member, merchant: Merchant) -> str:
+def personalise(text: str, member: Member, merchant: Merchant, bonus: int = 0) -> str:
     account = getattr(member, "account", None)
     values = _Values(
+        bonus=bonus,
         first_name=member.first_name or member.name,
         name=member.name,
         shop=merchant.name,
@@ -109,14 +113,34 @@ def render(campaign: Campaign, member: Member) -> tuple[str, str]:
     """The subject and text this member gets, with the footer in their language."""
     merchant = campaign.merchant
     with translation.override(member.language or merchant.language):
-        body = personalise(campaign.body, member, merchant)
+        body = personalise(campaign.body, member, merchant, campaign.bonus_points)
         link = unsubscribe_url(member)
         if campaign.channel == Channel.EMAIL:
             footer = _("You get this because you agreed to offers from %(shop)s. Unsubscribe: %(link)s")
         else:
             footer = _("Stop offers: %(link)s")
         text = f"{body}\n\n{footer % {'shop': merchant.name, 'link': link}}"
-    return personalise(campaign.subject, member, merchant), text
+    return personalise(campaign.subject, member, merchant, campaign.bonus_points), text
+
+
+def bonus_key(campaign: Campaign, member_id: int, occurrence: object) -> str:
+    """The ledger's idempotency key of a campaign's bonus: once per member and run."""
+    return f"campaign:{campaign.pk}:{member_id}:{occurrence}"
+
+
+def _give_bonus(campaign: Campaign, message: Message) -> None:
+    """The offer, after the message went out: a retried task finds the key used and gives nothing."""
+    if campaign.bonus_points:
+        with transaction.atomic():
+            Message.objects.filter(pk=message.pk).update(points=campaign.bonus_points)
+            points_credit(
+                member=message.member,
+                points=campaign.bonus_points,
+                kind=Kind.BONUS,
+                reason=_("Offer: %(campaign)s") % {"campaign": campaign.name},
+                actor=Actor.job(f"campaign {campaign.pk}"),
+                idempotency_key=bonus_key(campaign, message.member_id, message.occurrence),
+            )
 
 
 def _deliver(campaign: Campaign, member: Member) -> None:
@@ -142,7 +166,7 @@ def send_batch(*, campaign: Campaign, now: datetime | None = None) -> int:
             .values_list("pk", flat=True)[:SEND_BATCH]
         )
         Message.objects.filter(pk__in=claimed).update(status=MessageStatus.SENDING)
-    messages = Message.objects.filter(pk__in=claimed).select_related("member__account__tier")
+    messages = Message.objects.filter(pk__in=claimed).select_related("member__account__tier", "member__merchant")
     sent = []
     for message in messages:
         try:
@@ -158,6 +182,7 @@ def send_batch(*, campaign: Campaign, now: datetime | None = None) -> int:
             log.warning("campaign %s: message to member %s failed: %s", campaign.pk, message.member_id, error)
             continue
         sent.append(message.pk)
+        _give_bonus(campaign, message)
     # One write for the batch's successes; a crash before it leaves them "sending": never sent again.
     Message.objects.filter(pk__in=sent).update(
         status=MessageStatus.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.campaign_edit, name="campaign_edit"),
     path("<int:pk>/send/", views.campaign_start_view, name="campaign_start"),
     path("<int:pk>/cancel/", views.campaign_cancel_view, name="campaign_cancel"),
+    path("dashboard/", views.kpi_campaigns, name="kpi_campaigns"),
     path("segments/", views.segment_list, name="segments"),
     path("segments/new/", views.segment_edit, name="segment_create"),
     path("segments/count/", views.segment_count_view, name="segment_count"),

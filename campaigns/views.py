@@ -1,5 +1,7 @@
 """Segment pages: the list with each segment's size, the form with a live count, ready-made RFM segments."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,11 +11,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from members.models import Member
 from merchants.actors import Actor
+from merchants.periods import day_start, window_from
 from merchants.permissions import MerchantRequest, manager_required
 
 from . import sending, services
 from .forms import CampaignForm, SegmentForm
 from .models import Campaign, CampaignStatus, MessageStatus, Segment
+from .report import campaign_report
 from .segments import PRESETS, segment_count
 
 
@@ -135,6 +139,7 @@ def campaign_detail(request: MerchantRequest, pk: int) -> HttpResponse:
         "reachable": sending.reachable(campaign=campaign, now=timezone.now()).count(),
         "preview": {"member": sample, "subject": subject, "text": text},
         "failures": campaign.messages.filter(status=MessageStatus.FAILED).select_related("member")[:20],
+        "report": campaign_report(campaign=campaign) if campaign.started_at else None,
     }
     template = "campaigns/campaign_detail.html"
     if request.htmx and request.GET.get("part") == "progress":
@@ -161,3 +166,19 @@ def campaign_cancel_view(request: MerchantRequest, pk: int) -> HttpResponse:
     services.campaign_cancel(campaign=campaign, actor=Actor.for_staff(request.staff))
     messages.info(request, _("Cancelled: nothing more goes out."))
     return redirect("campaigns:campaign", pk=campaign.pk)
+
+
+@require_GET
+@manager_required
+def kpi_campaigns(request: MerchantRequest) -> HttpResponse:
+    """The dashboard's campaign card: the results of campaigns started in the period; nothing at all
+    (the card removes itself) while the shop has none."""
+    window = window_from(request.GET, request.merchant)
+    started = Campaign.objects.for_merchant(request.merchant).filter(
+        started_at__gte=day_start(request.merchant, window.start),
+        started_at__lt=day_start(request.merchant, window.end + timedelta(days=1)),
+    )
+    reports = [campaign_report(campaign=campaign) for campaign in started.order_by("-started_at")[:5]]
+    if not reports:
+        return HttpResponse("")
+    return render(request, "campaigns/kpi_campaigns.html", {"reports": reports})

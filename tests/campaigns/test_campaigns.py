@@ -166,6 +166,7 @@ class TestPages:
                 "subject": "Hi",
                 "body": "Hi {frist_name}",
                 "holdout_percent": 10,
+                "bonus_points": 0,
             },
         )
         assert "{frist_name} is not something we can fill in." in response.content.decode()
@@ -184,6 +185,7 @@ class TestPages:
                 "subject": "Hi",
                 "body": "Dear {first_name}",
                 "holdout_percent": 0,
+                "bonus_points": 0,
             },
         )
         campaign = Campaign.objects.get(merchant=merchant)
@@ -204,6 +206,7 @@ class TestPages:
                 "subject": "Hi",
                 "body": "Hi",
                 "holdout_percent": 10,
+                "bonus_points": 0,
             },
         )
         assert response.status_code == 200
@@ -219,3 +222,18 @@ class TestPages:
 
     def test_cashiers_may_not_open_campaigns(self, merchant, cashier_client):
         assert cashier_client.get(reverse("campaigns:campaigns")).status_code == 403
+
+
+def test_the_bonus_offer_goes_to_each_member_who_got_it_once(merchant, make_campaign, start, program):
+    members = opted_in(merchant, 20)
+    campaign = start(make_campaign(bonus_points=50, holdout_percent=20, body="Here are {bonus} points"))
+    got = set(Message.objects.filter(campaign=campaign, status=MessageStatus.SENT).values_list("member_id", flat=True))
+    for member in members:
+        account = Account.objects.filter(member=member).first()
+        assert (account.balance if account else 0) == (50 if member.pk in got else 0)
+    assert "Here are 50 points" in mail.outbox[0].body
+    sent = Message.objects.filter(campaign=campaign, status=MessageStatus.SENT)
+    sent.update(status=MessageStatus.PENDING)  # as if a second worker sent them again
+    Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENDING)
+    sending.campaign_send(campaign_id=campaign.pk)
+    assert sum(Account.objects.filter(merchant=merchant).values_list("balance", flat=True)) == 50 * len(got)

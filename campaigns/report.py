@@ -1,0 +1,121 @@
+"""What a campaign brought, measured against its holdout: conversion, visits and revenue per member,
+and the lift with a 95% confidence interval, said in plain words.
+
+The members who were sent the campaign and the held-out ones were drawn from the same audience at
+random, so the difference between the two groups after the send is what the campaign caused.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from rewards.ledger import program_for
+from rewards.models import Purchase
+
+from .models import Campaign, Message, MessageStatus
+
+WINDOW_DAYS = 14  # a purchase within this many days of the send counts as a conversion
+Z_95 = 1.96
+
+
+@dataclass
+class Group:
+    members: int
+    converted: int  # members who bought within the window
+    visits: int
+    revenue: Decimal
+
+    @property
+    def conversion(self) -> float | None:
+        return self.converted / self.members if self.members else None
+
+    @property
+    def visits_per_member(self) -> float | None:
+        return self.visits / self.members if self.members else None
+
+    @property
+    def revenue_per_member(self) -> Decimal | None:
+        return self.revenue / self.members if self.members else None
+
+
+@dataclass
+class Report:
+    campaign: Campaign
+    days: int
+    complete: bool  # the window has passed
+    sent: Group
+    held_out: Group
+    points_given: int  # the offer's bonus points, to the members who got it
+    cost: Decimal  # ... at the program's point value
+
+    @property
+    def measurable(self) -> bool:
+        return self.sent.members > 0 and self.held_out.members > 0
+
+    @property
+    def lift(self) -> float | None:
+        """Extra conversion (share of members) the campaign brought: sent less held out."""
+        if not self.measurable:
+            return None
+        return self.sent.conversion - self.held_out.conversion
+
+    @property
+    def lift_interval(self) -> tuple[float, float] | None:
+        """The 95% confidence interval of the lift (normal approximation for two proportions)."""
+        if not self.measurable:
+            return None
+        p1, n1, p2, n2 = self.sent.conversion, self.sent.members, self.held_out.conversion, self.held_out.members
+        margin = Z_95 * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+        return self.lift - margin, self.lift + margin
+
+    @property
+    def significant(self) -> bool:
+        """The interval does not include zero: the difference is unlikely to be chance."""
+        interval = self.lift_interval
+        return interval is not None and (interval[0] > 0 or interval[1] < 0)
+
+    @property
+    def extra_visits(self) -> float | None:
+        if not self.measurable:
+            return None
+        return (self.sent.visits_per_member - self.held_out.visits_per_member) * self.sent.members
+
+    @property
+    def extra_revenue(self) -> Decimal | None:
+        if not self.measurable:
+            return None
+        return (self.sent.revenue_per_member - self.held_out.revenue_per_member) * self.sent.members
+
+
+def points_given(*, campaign: Campaign) -> int:
+    return Message.objects.filter(campaign=campaign).aggregate(total=Sum("points"))["total"] or 0
+
+
+def campaign_report(*, campaign: Campaign, days: int = WINDOW_DAYS) -> Report:
+    start = campaign.started_at or campaign.created_at
+    end = start + timedelta(days=days)
+    groups = {}
+    for status in (MessageStatus.SENT, MessageStatus.HELD_OUT):
+        members = Message.objects.filter(campaign=campaign, status=status).values("member_id")
+        bought = Purchase.objects.filter(
+            merchant_id=campaign.merchant_id,
+            account__member_id__in=members,
+            created_at__gte=start,
+            created_at__lt=end,
+        ).aggregate(converted=Count("account_id", distinct=True), visits=Count("pk"), revenue=Sum("amount"))
+        groups[status] = Group(
+            members=Message.objects.filter(campaign=campaign, status=status).count(),
+            converted=bought["converted"],
+            visits=bought["visits"],
+            revenue=bought["revenue"] or Decimal(0),
+        )
+    given = points_given(campaign=campaign)
+    value = program_for(campaign.merchant).point_value
+    cost = (Decimal(given) * value).quantize(Decimal("0.01"))
+    return Report(
+        campaign, days, timezone.now() >= end, groups[MessageStatus.SENT], groups[MessageStatus.HELD_OUT], given, cost
+    )
