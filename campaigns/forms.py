@@ -12,7 +12,7 @@ from members.models import Tag
 from merchants.models import Location, Merchant
 from rewards.models import Tier
 
-from .models import Campaign, Channel, Segment
+from .models import Campaign, Channel, Segment, Trigger
 from .sending import PLACEHOLDERS
 
 SMS_MAX = 459  # three joined text messages
@@ -137,7 +137,10 @@ PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
-        fields = ["name", "segment", "channel", "subject", "body", "bonus_points", "holdout_percent", "send_at"]
+        fields = [
+            "name", "segment", "channel", "subject", "body", "bonus_points", "holdout_percent",
+            "trigger", "trigger_days", "send_at",
+        ]  # fmt: skip
         widgets = {
             "body": forms.Textarea(attrs={"rows": 6}),
             "send_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -151,6 +154,8 @@ class CampaignForm(forms.ModelForm):
         self.merchant = merchant
         self.fields["segment"].queryset = Segment.objects.for_merchant(merchant)
         self.fields["send_at"].input_formats = ["%Y-%m-%dT%H:%M"]
+        for name in ("bonus_points", "trigger_days"):  # left empty: none
+            self.fields[name].required = False
 
     def clean_body(self) -> str:
         body = self.cleaned_data["body"]
@@ -166,12 +171,22 @@ class CampaignForm(forms.ModelForm):
             )
         return body
 
+    def clean_bonus_points(self) -> int:
+        return self.cleaned_data.get("bonus_points") or 0
+
+    def clean_trigger_days(self) -> int:
+        return self.cleaned_data.get("trigger_days") or 0
+
     def clean(self) -> dict:
         data = super().clean()
         if data.get("channel") == Channel.EMAIL and not (data.get("subject") or "").strip():
             self.add_error("subject", _("An email needs a subject."))
         if data.get("channel") == Channel.SMS and len(data.get("body") or "") > SMS_MAX:
             self.add_error("body", _("A text message can be at most %(n)s characters.") % {"n": SMS_MAX})
+        if data.get("trigger") == Trigger.LAPSED and not data.get("trigger_days"):
+            self.add_error("trigger_days", _("Say after how many days without a purchase a member counts as lapsed."))
+        if data.get("trigger") and data.get("send_at"):
+            self.add_error("send_at", _("A campaign that runs every day starts when you switch it on."))
         if (send_at := data.get("send_at")) and send_at < timezone.now():
             self.add_error("send_at", _("Pick a time in the future, or leave it empty to send when you press send."))
         return data

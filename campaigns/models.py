@@ -41,6 +41,14 @@ class CampaignStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     CANCELLED = "cancelled", _("Cancelled")
+    ACTIVE = "active", _("On: runs every day")
+
+
+class Trigger(models.TextChoices):
+    NONE = "", _("Once, to the whole segment")
+    WELCOME = "welcome", _("Welcome: days after a member joins")
+    BIRTHDAY = "birthday", _("Birthday: on the member's birthday")
+    LAPSED = "lapsed", _("Lapsed: days after a member's last purchase")
 
 
 class Campaign(models.Model):
@@ -64,6 +72,13 @@ class Campaign(models.Model):
         help_text=_("A share of the audience gets nothing, so you see what the campaign really changed."),
     )
     send_at = models.DateTimeField(_("send at"), null=True, blank=True, help_text=_("Empty: when you press send."))
+    # A triggered campaign runs every day, once for each member the day their moment comes.
+    trigger = models.CharField(_("when"), max_length=10, choices=Trigger.choices, default=Trigger.NONE, blank=True)
+    trigger_days = models.PositiveSmallIntegerField(
+        _("days"),
+        default=0,
+        help_text=_("Welcome: days after joining (0: the same day). Lapsed: days without a purchase."),
+    )
     status = models.CharField(max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)

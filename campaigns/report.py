@@ -6,8 +6,9 @@ random, so the difference between the two groups after the send is what the camp
 """
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, Sum
@@ -95,11 +96,40 @@ def points_given(*, campaign: Campaign) -> int:
     return Message.objects.filter(campaign=campaign).aggregate(total=Sum("points"))["total"] or 0
 
 
+def _triggered_group(campaign: Campaign, status: str, days: int) -> Group:
+    """A triggered campaign reaches each member on a day of their own: each message is measured
+    over the days after its own day (the held-out ones over the days after theirs)."""
+    tz = campaign.merchant.tzinfo
+    messages = list(Message.objects.filter(campaign=campaign, status=status).values_list("member_id", "occurrence"))
+    if not messages:
+        return Group(0, 0, 0, Decimal(0))
+    windows = [(member, datetime.combine(day, time.min, tzinfo=tz)) for member, day in messages]
+    first, last = min(start for _m, start in windows), max(start for _m, start in windows)
+    bought: dict[int, list[tuple[datetime, Decimal]]] = defaultdict(list)
+    for member, at, amount in Purchase.objects.filter(
+        merchant_id=campaign.merchant_id,
+        account__member_id__in={member for member, _day in messages},
+        created_at__gte=first,
+        created_at__lt=last + timedelta(days=days),
+    ).values_list("account__member_id", "created_at", "amount"):
+        bought[member].append((at, amount))
+    converted, visits, revenue = 0, 0, Decimal(0)
+    for member, start in windows:
+        inside = [amount for at, amount in bought[member] if start <= at < start + timedelta(days=days)]
+        converted += bool(inside)
+        visits += len(inside)
+        revenue += sum(inside, Decimal(0))
+    return Group(len(windows), converted, visits, revenue)
+
+
 def campaign_report(*, campaign: Campaign, days: int = WINDOW_DAYS) -> Report:
     start = campaign.started_at or campaign.created_at
     end = start + timedelta(days=days)
     groups = {}
     for status in (MessageStatus.SENT, MessageStatus.HELD_OUT):
+        if campaign.trigger:
+            groups[status] = _triggered_group(campaign, status, days)
+            continue
         members = Message.objects.filter(campaign=campaign, status=status).values("member_id")
         bought = Purchase.objects.filter(
             merchant_id=campaign.merchant_id,

@@ -7,10 +7,11 @@ sending raised is retried with backoff, up to MAX_ATTEMPTS times; what still fai
 campaign page with its error.
 """
 
+import calendar
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -24,10 +25,11 @@ from members.portal import unsubscribe_url
 from members.sms import sms_send
 from merchants.actors import Actor
 from merchants.models import Merchant
+from merchants.periods import day_start
 from rewards.ledger import points_credit
 from rewards.models import Kind
 
-from .models import Campaign, CampaignStatus, Channel, Message, MessageStatus
+from .models import Campaign, CampaignStatus, Channel, Message, MessageStatus, Trigger
 from .segments import segment_members
 
 log = logging.getLogger(__name__)
@@ -64,12 +66,17 @@ def reachable(*, campaign: Campaign, now: datetime) -> QuerySet[Member]:
 
 
 def audience_write(*, campaign: Campaign, now: datetime | None = None) -> int:
-    """Write the outbox for today's occurrence; returns the rows it added (0 the second time)."""
+    """Write the outbox: a one-off campaign's whole reachable segment, or a triggered campaign's
+    members whose day it is. Returns the rows it added (0 the second time)."""
     now = now or timezone.now()
-    occurrence = timezone.localtime(now, campaign.merchant.tzinfo).date()
-    ids = list(reachable(campaign=campaign, now=now).order_by("pk").values_list("pk", flat=True))
+    today = timezone.localtime(now, campaign.merchant.tzinfo).date()
+    members = reachable(campaign=campaign, now=now)
+    if campaign.trigger:
+        pairs = _triggered(campaign, members, today)
+    else:
+        pairs = [(pk, today) for pk in members.order_by("pk").values_list("pk", flat=True)]
     before = Message.objects.filter(campaign=campaign).count()
-    for start in range(0, len(ids), WRITE_BATCH):
+    for start in range(0, len(pairs), WRITE_BATCH):
         rows = [
             Message(
                 merchant_id=campaign.merchant_id,
@@ -83,10 +90,38 @@ def audience_write(*, campaign: Campaign, now: datetime | None = None) -> int:
                     else MessageStatus.PENDING
                 ),
             )
-            for member_id in ids[start : start + WRITE_BATCH]
+            for member_id, occurrence in pairs[start : start + WRITE_BATCH]
         ]
         Message.objects.bulk_create(rows, ignore_conflicts=True)
     return Message.objects.filter(campaign=campaign).count() - before
+
+
+def _triggered(campaign: Campaign, members: QuerySet[Member], today: date) -> list[tuple[int, date]]:
+    """The members whose moment is today, each with the day that moment belongs to (the outbox's
+    occurrence): a member is welcomed once, wished a happy birthday once a year, and told they are
+    missed once for each last purchase."""
+    merchant = campaign.merchant
+    if campaign.trigger == Trigger.BIRTHDAY:
+        days = [today.day] + ([29] if (today.month, today.day) == (2, 28) and not calendar.isleap(today.year) else [])
+        chosen = members.filter(birthday__month=today.month, birthday__day__in=days)
+        return [(pk, today) for pk in chosen.values_list("pk", flat=True)]
+    day = today - timedelta(days=campaign.trigger_days)
+    start, end = day_start(merchant, day), day_start(merchant, day + timedelta(days=1))
+    if campaign.trigger == Trigger.WELCOME:
+        chosen = members.filter(joined_at__gte=start, joined_at__lt=end)
+    else:  # lapsed: the last purchase was that many days ago
+        chosen = members.filter(account__last_purchase_at__gte=start, account__last_purchase_at__lt=end)
+    return [(pk, day) for pk in chosen.values_list("pk", flat=True)]
+
+
+def triggers_run(*, now: datetime | None = None) -> int:
+    """Hourly: each switched-on triggered campaign writes the members whose day it is, then sends.
+    The outbox's key makes the other 23 runs of the day write nothing."""
+    written = 0
+    for campaign in Campaign.objects.filter(status=CampaignStatus.ACTIVE).select_related("merchant", "segment"):
+        written += audience_write(campaign=campaign, now=now)
+        campaign_send(campaign_id=campaign.pk, now=now)
+    return written
 
 
 class _Values(dict):
@@ -193,7 +228,7 @@ def send_batch(*, campaign: Campaign, now: datetime | None = None) -> int:
 def campaign_send(*, campaign_id: int, now: datetime | None = None) -> datetime | None:
     """Send what is due; returns when to come back for retries, or None when the campaign is done."""
     campaign = Campaign.objects.select_related("merchant", "segment").get(pk=campaign_id)
-    if campaign.status != CampaignStatus.SENDING:
+    if campaign.status not in (CampaignStatus.SENDING, CampaignStatus.ACTIVE):
         return None
     while send_batch(campaign=campaign, now=now):
         pass

@@ -81,7 +81,9 @@ def campaign_start(*, campaign: Campaign, actor: Actor, now: datetime | None = N
             campaign.save(update_fields=["status"])
             audit_record(merchant=campaign.merchant, actor=actor.user, action="campaign.schedule", obj=campaign)
             return campaign
-        campaign.status, campaign.started_at = CampaignStatus.SENDING, now
+        # A triggered campaign stays on, running each day; a one-off one is sent and done.
+        campaign.status = CampaignStatus.ACTIVE if campaign.trigger else CampaignStatus.SENDING
+        campaign.started_at = now
         campaign.save(update_fields=["status", "started_at"])
         audit_record(merchant=campaign.merchant, actor=actor.user, action="campaign.start", obj=campaign)
     audience_write(campaign=campaign, now=now)

@@ -24,3 +24,9 @@ def campaigns_due_task() -> int:
     for campaign in Campaign.objects.filter(pk__in=due):
         services.campaign_start(campaign=campaign, actor=Actor.job("scheduled campaigns"))
     return len(due)
+
+
+@shared_task
+def campaign_triggers_task() -> int:
+    """Hourly: the switched-on triggered campaigns write and send today's members (once each)."""
+    return sending.triggers_run()

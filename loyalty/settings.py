@@ -248,6 +248,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rewards.tasks.digest_dispatch_task",
         "schedule": crontab(minute=20),
     },
+    "campaign-triggers": {
+        "task": "campaigns.tasks.campaign_triggers_task",
+        "schedule": crontab(minute=15),
+    },
     "due-campaigns": {
         "task": "campaigns.tasks.campaigns_due_task",
         "schedule": crontab(),  # every minute
