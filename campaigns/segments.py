@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
 from merchants.models import Merchant
+from merchants.periods import day_start
 
 
 def segment_members(*, merchant: Merchant, rules: dict, now: datetime | None = None) -> QuerySet[Member]:
@@ -53,9 +54,9 @@ def segment_members(*, merchant: Merchant, rules: dict, now: datetime | None = N
     if days := rules.get("joined_within_days"):
         members = members.filter(joined_at__gte=now - timedelta(days=days))
     if start := rules.get("joined_from"):
-        members = members.filter(joined_at__gte=_day_start(merchant, date.fromisoformat(start)))
+        members = members.filter(joined_at__gte=day_start(merchant, date.fromisoformat(start)))
     if end := rules.get("joined_to"):
-        members = members.filter(joined_at__lt=_day_start(merchant, date.fromisoformat(end) + timedelta(days=1)))
+        members = members.filter(joined_at__lt=day_start(merchant, date.fromisoformat(end) + timedelta(days=1)))
     if month := rules.get("birthday_month"):
         members = members.filter(birthday__month=int(month))
     if rules.get("locations"):
@@ -67,10 +68,6 @@ def segment_members(*, merchant: Merchant, rules: dict, now: datetime | None = N
     if rules.get("tags"):
         members = members.filter(tag_links__tag_id__in=[int(pk) for pk in rules["tags"]]).distinct()
     return members
-
-
-def _day_start(merchant: Merchant, day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=merchant.tzinfo)
 
 
 def segment_count(*, merchant: Merchant, rules: dict) -> int:

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 
 from merchants.charts import bar_chart, hbar_chart
 from merchants.locales import number_text, step_text
-from merchants.periods import window_from, window_query
+from merchants.periods import aligned, step_heading, window_from, window_query
 from merchants.permissions import MerchantRequest, manager_required
 from merchants.tables import Table, csv_response
 
@@ -20,13 +20,12 @@ def kpi_enrolment(request: MerchantRequest) -> HttpResponse:
     merchant = request.merchant
     window = window_from(request.GET, merchant)
     card = enrolment_card(merchant=merchant, window=window)
-    step = {"day": _("Day"), "week": _("Week from"), "month": _("Month")}[window.step]
-    previous = [count for _day, count in card.trend_previous][-len(card.trend) :]
+    step = step_heading(window)
     trend = bar_chart(
         labels=[step_text(day, window.step) for day, _count in card.trend],
         series=[
             (_("This period"), [count for _day, count in card.trend]),
-            (_("Previous period"), [None] * (len(card.trend) - len(previous)) + previous),
+            (_("Previous period"), aligned(card.trend, card.trend_previous)),
         ],
         value_label=number_text,
         title=_("New members"),

@@ -135,6 +135,18 @@ def window_query(window: Window) -> str:
     return urlencode(params)
 
 
+def step_heading(window: Window) -> str:
+    """The first column's heading of a chart's table and CSV: what each row's date stands for."""
+    return {Step.DAY: _("Day"), Step.WEEK: _("Week from"), Step.MONTH: _("Month")}[window.step]
+
+
+def aligned(current: list, previous: list) -> list:
+    """The previous period's values lined up under this period's steps (weeks and months may not
+    match in number): the last ones kept, the missing first ones None."""
+    values = [value for _day, value in previous][-len(current) :] if current else []
+    return [None] * (len(current) - len(values)) + values
+
+
 def change(current: float | int | None, previous: float | int | None) -> float | None:
     """The relative change from the previous period, or None where it means nothing (from zero)."""
     if current is None or not previous:

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 from merchants.charts import bar_chart, hbar_chart, heat_map, line_chart
 from merchants.locales import number_text, percent_text, step_text
 from merchants.models import Merchant
-from merchants.periods import Window, window_from, window_query
+from merchants.periods import Window, aligned, step_heading, window_from, window_query
 from merchants.permissions import MerchantRequest, manager_required
 from merchants.tables import Table, csv_response
 from rewards.templatetags.rewards_tags import money_format
@@ -29,12 +29,6 @@ def _money(merchant: Merchant) -> Callable[[float | Decimal], str]:
 
 def _labels(points: list[tuple[date, object]], window: Window) -> list[str]:
     return [step_text(day, window.step) for day, _value in points]
-
-
-def _aligned(current: list, previous: list) -> list:
-    """The previous period's values lined up under this period's steps (weeks and months may not match)."""
-    values = [value for _day, value in previous][-len(current) :] if current else []
-    return [None] * (len(current) - len(values)) + values
 
 
 def _card(
@@ -52,10 +46,6 @@ def _card(
     return render(request, template, context)
 
 
-def _step_heading(window: Window) -> str:
-    return {"day": _("Day"), "week": _("Week from"), "month": _("Month")}[window.step]
-
-
 @require_GET
 @manager_required
 def kpi_activity(request: MerchantRequest) -> HttpResponse:
@@ -67,18 +57,18 @@ def kpi_activity(request: MerchantRequest) -> HttpResponse:
         labels=labels,
         series=[
             (_("This period"), [value for _day, value in card.trend]),
-            (_("Previous period"), _aligned(card.trend, card.trend_before)),
+            (_("Previous period"), aligned(card.trend, card.trend_before)),
         ],
         value_label=number_text,
         title=_("Visits"),
-        label_heading=_step_heading(window),
+        label_heading=step_heading(window),
     )
     revenue = bar_chart(
         labels=labels,
         series=[(_("Member revenue"), [value for _day, value in card.revenue_trend])],
         value_label=_money(merchant),
         title=_("Member revenue"),
-        label_heading=_step_heading(window),
+        label_heading=step_heading(window),
     )
 
     def tables() -> dict[str, Table]:
@@ -86,7 +76,7 @@ def kpi_activity(request: MerchantRequest) -> HttpResponse:
             [day.isoformat(), visits, revenue, (revenue / visits).quantize(Decimal("0.01")) if visits else ""]
             for (day, visits), (_d, revenue) in zip(card.trend, card.revenue_trend, strict=True)
         ]
-        header = [_step_heading(window), _("Visits"), _("Member revenue"), _("Average spend")]
+        header = [step_heading(window), _("Visits"), _("Member revenue"), _("Average spend")]
         return {"activity": Table("activity", header, rows)}
 
     context = {"card": card, "charts": [visits, revenue]}
@@ -107,7 +97,7 @@ def kpi_redemption(request: MerchantRequest) -> HttpResponse:
         ],
         value_label=number_text,
         title=_("Points earned and redeemed"),
-        label_heading=_step_heading(window),
+        label_heading=step_heading(window),
     )
     top = hbar_chart(
         items=[(reward.name, reward.issued) for reward in card.top],
@@ -121,7 +111,7 @@ def kpi_redemption(request: MerchantRequest) -> HttpResponse:
         return {
             "points": Table(
                 "points-earned-redeemed",
-                [_step_heading(window), _("Points earned"), _("Points redeemed")],
+                [step_heading(window), _("Points earned"), _("Points redeemed")],
                 [
                     [day.isoformat(), earned, redeemed]
                     for (day, earned), (_d, redeemed) in zip(card.earned_trend, card.redeemed_trend, strict=True)
@@ -183,11 +173,11 @@ def kpi_liability(request: MerchantRequest) -> HttpResponse:
         series=[(_("Points held"), [value for _day, value in card.trend])],
         value_label=number_text,
         title=_("Points members hold"),
-        label_heading=_step_heading(window),
+        label_heading=step_heading(window),
     )
 
     def tables() -> dict[str, Table]:
-        header = [_step_heading(window), _("Points held"), _("Value")]
+        header = [step_heading(window), _("Points held"), _("Value")]
         rows = [[day.isoformat(), points, card.value(points)] for day, points in card.trend]
         return {"liability": Table("points-liability", header, rows)}
 
