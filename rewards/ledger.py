@@ -34,6 +34,7 @@ from merchants.services import audit_record
 
 from .models import (
     Account,
+    Boost,
     ExpiryMode,
     Kind,
     Program,
@@ -226,6 +227,16 @@ def _multiplier(account: Account, tiers: list[Tier], today: date) -> Decimal:
     return max((t.multiplier for t in candidates if t is not None), default=Decimal(1))
 
 
+def _boost(account: Account, now: datetime) -> Decimal:
+    """The best campaign multiplier running now; 1 without a query for the many with none."""
+    if account.pk is None or account.boost_until is None or account.boost_until <= now:
+        return Decimal(1)
+    best = Boost.objects.filter(account=account, starts_at__lte=now, ends_at__gt=now).aggregate(
+        m=models.Max("multiplier")
+    )
+    return best["m"] or Decimal(1)
+
+
 def _round(value: Decimal, rounding: str) -> int:
     mode = {"down": ROUND_FLOOR, "up": ROUND_CEILING}.get(rounding, ROUND_HALF_UP)
     return int(value.quantize(Decimal(1), rounding=mode))
@@ -260,12 +271,12 @@ def purchase_preview(*, member: Member, amount: Decimal, program: Program | None
     program = program or cached_program
     account = Account.objects.filter(member=member).first() or Account(member=member, merchant_id=member.merchant_id)
     today = local_today(member.merchant)
-    points, reason = _earn_points(program, account, tiers, amount, today)
+    points, reason = _earn_points(program, account, tiers, amount, today, timezone.now())
     return EarnPreview(points=points, reason=reason)
 
 
 def _earn_points(
-    program: Program, account: Account, tiers: list[Tier], amount: Decimal, today: date
+    program: Program, account: Account, tiers: list[Tier], amount: Decimal, today: date, now: datetime
 ) -> tuple[int, str]:
     if amount < program.min_purchase:
         return 0, _("Below the minimum purchase of %(min)s.") % {"min": program.min_purchase}
@@ -275,8 +286,14 @@ def _earn_points(
             return 0, _("Already stamped today.")
         points, reason = 1, ""
     else:
-        points = _round(amount * program.points_per_unit * _multiplier(account, tiers, today), program.rounding)
-        reason = ""
+        boost = _boost(account, now)
+        multiplier = _multiplier(account, tiers, today) * boost
+        points = _round(amount * program.points_per_unit * multiplier, program.rounding)
+        reason = (
+            _("Points times %(boost)s: an offer running now.") % {"boost": f"{boost.normalize():f}"}
+            if boost > 1
+            else ""
+        )
     if program.daily_cap is not None and points > program.daily_cap - earned_today:
         points = max(program.daily_cap - earned_today, 0)
         reason = _("Daily limit of %(cap)d reached.") % {"cap": program.daily_cap}
@@ -314,7 +331,7 @@ def purchase_record(
         return done
     now = timezone.now()
     today = local_today(merchant, now)
-    points, _why = _earn_points(program, account, tiers, amount, today)
+    points, _why = _earn_points(program, account, tiers, amount, today, now)
     first_purchase = account.purchase_count == 0
     purchase = Purchase.objects.create(
         merchant=merchant,
@@ -614,18 +631,19 @@ def _void(redemption: Redemption, actor: Actor, reason: str) -> Redemption:
     voucher.status, voucher.voided_at, voucher.voided_by = VoucherStatus.VOIDED, now, actor.user
     voucher.save(update_fields=["status", "voided_at", "voided_by"])
     program = program_for(member.merchant)
-    _entry(
-        account,
-        kind=Kind.REVERSAL,
-        points=voucher.points,
-        actor=actor,
-        redemption=voucher,
-        created_at=now,
-        expires_at=credit_expiry(program, now),
-        reason=(_("Voucher %(code)s voided") % {"code": voucher.code} + (f": {reason}" if reason else ""))[:200],
-        idempotency_key=f"void:{voucher.pk}",
-    ).save()
-    account.save(update_fields=["balance"])
+    if voucher.points:  # a gift voucher cost no points: nothing to give back
+        _entry(
+            account,
+            kind=Kind.REVERSAL,
+            points=voucher.points,
+            actor=actor,
+            redemption=voucher,
+            created_at=now,
+            expires_at=credit_expiry(program, now),
+            reason=(_("Voucher %(code)s voided") % {"code": voucher.code} + (f": {reason}" if reason else ""))[:200],
+            idempotency_key=f"void:{voucher.pk}",
+        ).save()
+        account.save(update_fields=["balance"])
     if voucher.reward.stock is not None:
         Reward.objects.filter(pk=voucher.reward_id).update(stock=F("stock") + 1)
     return voucher
@@ -842,6 +860,57 @@ def points_credit(
     entry.save()
     account.save(update_fields=["balance", "lifetime_earned"])
     return entry
+
+
+@transaction.atomic
+def boost_give(
+    *,
+    member: Member,
+    multiplier: Decimal,
+    starts_at: datetime,
+    ends_at: datetime,
+    reason: str,
+    idempotency_key: str,
+) -> Boost:
+    """A points multiplier for this member's purchases between two times (a campaign's offer), once per key."""
+    account = _lock(member)
+    boost, _created = Boost.objects.get_or_create(
+        merchant_id=member.merchant_id,
+        idempotency_key=idempotency_key,
+        defaults={
+            "account": account,
+            "multiplier": multiplier,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "reason": reason[:200],
+        },
+    )
+    if account.boost_until is None or account.boost_until < boost.ends_at:
+        account.boost_until = boost.ends_at
+        account.save(update_fields=["boost_until"])
+    return boost
+
+
+@transaction.atomic
+def voucher_gift(
+    *, member: Member, reward: Reward, actor: Actor, expires_at: datetime, idempotency_key: str
+) -> Redemption:
+    """A voucher for a reward, free of points (a campaign's offer), once per key.
+
+    The shop gives it, so the reward's availability and tier rules do not apply; its stock, when it
+    counts one, goes down as for any voucher (and may reach zero, never below).
+    """
+    if reward.merchant_id != member.merchant_id:
+        raise PermissionDenied("reward and member belong to different shops")
+    account = _lock(member)
+    if done := Redemption.objects.filter(merchant_id=member.merchant_id, idempotency_key=idempotency_key).first():
+        return done
+    now = timezone.now()
+    voucher = _issue_voucher(program_for(member.merchant), account, reward, 0, Decimal(0), actor, now, idempotency_key)
+    voucher.expires_at = expires_at
+    voucher.save()
+    Reward.objects.filter(pk=reward.pk, stock__gt=0).update(stock=F("stock") - 1)
+    return voucher
 
 
 def welcome_bonus(*, member: Member, actor: Actor) -> Entry | None:

@@ -180,6 +180,9 @@ class Account(models.Model):
     # joining here. Kept apart from lifetime_spend and purchase_count, which count purchases here.
     opening_spend = models.DecimalField(default=Decimal(0), **MONEY)
     opening_visits = models.PositiveIntegerField(default=0)
+    # The end of the latest points multiplier given to this member (a Boost): a purchase looks the
+    # boosts up only while this is in the future, so most purchases pay nothing for the feature.
+    boost_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = MerchantScopedQuerySet.as_manager()
@@ -452,6 +455,35 @@ class TierChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_tier or '-'} → {self.to_tier or '-'} ({self.reason})"
+
+
+class Boost(models.Model):
+    """A points multiplier for one member for a time window: a campaign's "double points this week".
+
+    Purchases in the window earn their points times the best boost (on top of the tier's).
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="boosts", db_index=False)
+    multiplier = models.DecimalField(max_digits=4, decimal_places=2)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    idempotency_key = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("merchant", "idempotency_key", name="boost_key_unique_per_merchant"),
+            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="boost_window"),
+            models.CheckConstraint(condition=models.Q(multiplier__gt=1), name="boost_multiplies"),
+        ]
+        indexes = [models.Index(fields=["account", "ends_at"], name="boost_account_ends")]
+
+    def __str__(self) -> str:
+        return f"x{self.multiplier} until {self.ends_at:%Y-%m-%d}"
 
 
 class TierFee(models.Model):

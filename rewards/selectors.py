@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from members.models import Card, ConsentEvent, Member
@@ -381,3 +381,24 @@ def ledger_for_export(*, merchant: Merchant, start: date, end: date) -> QuerySet
         .select_related("account__member", "location", "purchase", "redemption")
         .order_by("created_at", "pk")
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# For campaign triggers: whose points are about to expire, whose balance just moved
+
+
+def accounts_with_credits_expiring(*, merchant: Merchant, start: datetime, end: datetime) -> QuerySet:
+    """Ids of the accounts with a credit that expires in [start, end) (through the credit-expiry index)."""
+    credits = PointsEntry.objects.filter(merchant=merchant, points__gt=0, expires_at__gte=start, expires_at__lt=end)
+    return credits.values("account_id")
+
+
+def accounts_moved_since(*, merchant: Merchant, since: datetime) -> QuerySet:
+    """Ids of the accounts with a ledger line written since then."""
+    return PointsEntry.objects.filter(merchant=merchant, created_at__gte=since).values("account_id")
+
+
+def points_moved_since(*, merchant: Merchant, since: datetime, account_ids: list[int]) -> dict[int, int]:
+    """Each of these accounts' net points since then: its balance then was its balance now less this."""
+    lines = PointsEntry.objects.filter(merchant=merchant, created_at__gte=since, account_id__in=account_ids)
+    return dict(lines.values_list("account_id").annotate(Sum("points")).order_by())

@@ -262,7 +262,7 @@ def _flush(batch: Batch, shop: Shop, ids: bulk.Ids, formats: bulk.Formats, made:
         Account,
         (
             (*row[:5], money(row[5]), row[6], money(row[7]), row[8], day(row[9]), row[10], day(row[11]), None,
-             day(row[13]), row[14], ts(row[15]), ts(row[16]), row[17], row[18], ts(row[19]))
+             day(row[13]), row[14], ts(row[15]), ts(row[16]), row[17], row[18], None, ts(row[20]))
             for row in batch.accounts
         ),
     )  # fmt: skip

@@ -26,7 +26,8 @@ COLUMNS: dict[type[models.Model], tuple[str, ...]] = {
     Account: (
         "id", "merchant_id", "member_id", "balance", "lifetime_earned", "lifetime_spend", "purchase_count",
         "qualifying_total", "tier_id", "tier_until", "paid_tier_id", "paid_until", "paid_reminded_for", "day",
-        "day_earned", "last_activity_at", "last_purchase_at", "opening_spend", "opening_visits", "created_at",
+        "day_earned", "last_activity_at", "last_purchase_at", "opening_spend", "opening_visits", "boost_until",
+        "created_at",
     ),
     Purchase: (
         "id", "merchant_id", "account_id", "amount", "refunded_amount", "points", "points_reversed", "receipt",

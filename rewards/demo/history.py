@@ -547,6 +547,7 @@ class MemberHistory:
                 self.last_purchase,
                 "0.00",  # opening spend and visits: the demo history starts here
                 0,
+                None,  # boost_until: no campaign multiplier yet
                 joined,
             )
         )
