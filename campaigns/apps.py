@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class CampaignsConfig(AppConfig):
     name = "campaigns"
     verbose_name = _("Campaigns")
+
+    def ready(self) -> None:
+        from members.signals import member_erased
+
+        from .handlers import on_member_erased
+
+        member_erased.connect(on_member_erased, dispatch_uid="campaigns.erase")

@@ -5,15 +5,17 @@ from datetime import date
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Tag
 from merchants.models import Location, Merchant
-from rewards.models import Tier
+from rewards.models import Reward, Tier
 
-from .models import Campaign, Channel, Segment, Trigger
-from .sending import PLACEHOLDERS
+from .content import PLACEHOLDERS
+from .models import Campaign, Channel, Offer, Segment, Trigger
 
 SMS_MAX = 459  # three joined text messages
 
@@ -132,61 +134,163 @@ class SegmentForm(forms.Form):
 
 
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+TEXTS = ("subject", "body", "b_subject", "b_body")  # what can be written again in another language
 
 
 class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
         fields = [
-            "name", "segment", "channel", "subject", "body", "bonus_points", "holdout_percent",
-            "trigger", "trigger_days", "send_at",
+            "name", "segment", "channel", "subject", "body",
+            "offer", "bonus_points", "multiplier", "reward", "offer_days",
+            "ab_test", "b_subject", "b_body", "b_offer", "b_bonus_points", "b_multiplier", "b_reward",
+            "holdout_percent", "sample_size", "trigger", "trigger_days", "send_at", "repeat",
         ]  # fmt: skip
         widgets = {
             "body": forms.Textarea(attrs={"rows": 6}),
+            "b_body": forms.Textarea(attrs={"rows": 4}),
             "send_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         }
         help_texts = {
-            "body": _("Use {first_name}, {name}, {balance}, {tier}, {bonus} or {shop}: each member sees their own."),
+            "body": _(
+                "Each member sees their own: {first_name}, {name}, {balance}, {tier}, {shop}; the offer's {bonus}, "
+                "{multiplier}, {offer_until}, {reward}, {voucher_code}; {expiring_points} and {expiry_date}; "
+                "{survey_link} for the feedback question; {changes} and {change_date} for a program change."
+            ),
         }
+
+    # The form's sections, in the order the page shows them: (title, fields, open when empty).
+    SECTIONS = (
+        (_("Message"), ("name", "segment", "channel", "subject", "body"), True),
+        (_("Offer"), ("offer", "bonus_points", "multiplier", "reward", "offer_days"), True),
+        (_("When"), ("trigger", "trigger_days", "send_at", "repeat"), True),
+        (_("Audience and measuring"), ("holdout_percent", "sample_size"), True),
+        (
+            _("A/B test: a second version"),
+            ("ab_test", "b_subject", "b_body", "b_offer", "b_bonus_points", "b_multiplier", "b_reward"),
+            False,
+        ),
+    )
 
     def __init__(self, *args, merchant: Merchant, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.merchant = merchant
         self.fields["segment"].queryset = Segment.objects.for_merchant(merchant)
+        rewards = Reward.objects.for_merchant(merchant).filter(is_active=True)
+        for name in ("reward", "b_reward"):
+            self.fields[name].queryset = rewards
         self.fields["send_at"].input_formats = ["%Y-%m-%dT%H:%M"]
-        for name in ("bonus_points", "trigger_days"):  # left empty: none
-            self.fields[name].required = False
+        for name in (
+            "bonus_points", "trigger_days", "b_bonus_points", "offer_days", "multiplier", "b_multiplier", "b_offer",
+        ):  # fmt: skip
+            self.fields[name].required = False  # left empty: none, or the default
+        # The same texts in the other languages we ship; the main text is in the shop's language.
+        saved = self.instance.translations if self.instance.pk else {}
+        self.languages = [(code, name) for code, name in settings.LANGUAGES if code != merchant.language]
+        for code, language in self.languages:
+            for text in TEXTS:
+                model_field = Campaign._meta.get_field(text)
+                self.fields[f"{text}_{code}"] = forms.CharField(
+                    label=f"{capfirst(model_field.verbose_name)} · {language}",
+                    required=False,
+                    max_length=model_field.max_length,
+                    widget=forms.Textarea(attrs={"rows": 3}) if "body" in text else forms.TextInput(),
+                    initial=saved.get(code, {}).get(text, ""),
+                )
 
-    def clean_body(self) -> str:
-        body = self.cleaned_data["body"]
-        unknown = sorted({name for name in PLACEHOLDER.findall(body) if name not in PLACEHOLDERS})
+    def sections(self) -> list[tuple[str, list, bool]]:
+        """(title, bound fields, open) for the template: the fixed sections, then one per language."""
+        shown = [(title, [self[name] for name in names], opened) for title, names, opened in self.SECTIONS]
+        for code, language in self.languages:
+            names = [f"{text}_{code}" for text in TEXTS]
+            filled = any(self[name].value() for name in names)
+            shown.append((_("In %(language)s") % {"language": language}, [self[name] for name in names], filled))
+        return shown
+
+    def translations(self) -> dict:
+        """{language: {"subject": ..., "body": ...}} for the languages with a text."""
+        data, texts = self.cleaned_data, {}
+        for code, _language in self.languages:
+            written = {text: data.get(f"{text}_{code}", "").strip() for text in TEXTS}
+            if any(written.values()):
+                texts[code] = {text: value for text, value in written.items() if value}
+        return texts
+
+    def _placeholders(self, name: str, text: str) -> None:
+        unknown = sorted({found for found in PLACEHOLDER.findall(text or "") if found not in PLACEHOLDERS})
         if unknown:
-            raise forms.ValidationError(
-                _("%(names)s is not something we can fill in. Use %(known)s.")
-                % {
-                    "names": ", ".join(f"{{{name}}}" for name in unknown),
-                    "known": ", ".join(f"{{{n}}}" for n in PLACEHOLDERS),
-                },
-                code="placeholder",
+            self.add_error(
+                name,
+                forms.ValidationError(
+                    _("%(names)s is not something we can fill in. Use %(known)s.")
+                    % {
+                        "names": ", ".join(f"{{{found}}}" for found in unknown),
+                        "known": ", ".join(f"{{{known}}}" for known in PLACEHOLDERS),
+                    },
+                    code="placeholder",
+                ),
             )
-        return body
 
     def clean_bonus_points(self) -> int:
         return self.cleaned_data.get("bonus_points") or 0
 
+    def clean_b_bonus_points(self) -> int:
+        return self.cleaned_data.get("b_bonus_points") or 0
+
+    def clean_b_offer(self) -> str:
+        return self.cleaned_data.get("b_offer") or "same"
+
     def clean_trigger_days(self) -> int:
         return self.cleaned_data.get("trigger_days") or 0
 
+    def clean_offer_days(self) -> int:
+        return self.cleaned_data.get("offer_days") or 7
+
+    def clean_multiplier(self) -> Decimal:
+        return self.cleaned_data.get("multiplier") or Decimal(2)
+
+    def clean_b_multiplier(self) -> Decimal:
+        return self.cleaned_data.get("b_multiplier") or Decimal(2)
+
+    def _offer_complete(self, data: dict, prefix: str, offer: str) -> None:
+        if offer == Offer.BONUS and not data.get(f"{prefix}bonus_points"):
+            self.add_error(f"{prefix}bonus_points", _("Say how many bonus points the offer gives."))
+        if offer == Offer.VOUCHER and not data.get(f"{prefix}reward"):
+            self.add_error(f"{prefix}reward", _("Pick the reward the voucher is for."))
+
     def clean(self) -> dict:
         data = super().clean()
-        if data.get("channel") == Channel.EMAIL and not (data.get("subject") or "").strip():
+        channel, trigger = data.get("channel"), data.get("trigger")
+        texts = {name: data.get(name) or "" for name in TEXTS}
+        texts.update({name: value for name, value in data.items() if name.rsplit("_", 1)[0] in TEXTS and value})
+        for name, text in texts.items():
+            self._placeholders(name, text)
+            if channel == Channel.SMS and "body" in name and len(text) > SMS_MAX:
+                self.add_error(name, _("A text message can be at most %(n)s characters.") % {"n": SMS_MAX})
+        if channel == Channel.EMAIL and not (data.get("subject") or "").strip():
             self.add_error("subject", _("An email needs a subject."))
-        if data.get("channel") == Channel.SMS and len(data.get("body") or "") > SMS_MAX:
-            self.add_error("body", _("A text message can be at most %(n)s characters.") % {"n": SMS_MAX})
-        if data.get("trigger") == Trigger.LAPSED and not data.get("trigger_days"):
+        self._offer_complete(data, "", data.get("offer"))
+        if data.get("ab_test"):
+            if data.get("b_offer") != "same":
+                self._offer_complete(data, "b_", data.get("b_offer"))
+            elif not (data.get("b_body") or "").strip() and not (data.get("b_subject") or "").strip():
+                self.add_error("b_body", _("Write a different message or pick a different offer for version B."))
+        if trigger == Trigger.LAPSED and not data.get("trigger_days"):
             self.add_error("trigger_days", _("Say after how many days without a purchase a member counts as lapsed."))
-        if data.get("trigger") and data.get("send_at"):
+        if trigger == Trigger.EXPIRING and not data.get("trigger_days"):
+            self.add_error("trigger_days", _("Say how many days before their points expire members hear about it."))
+        if trigger == Trigger.FEEDBACK and "{survey_link}" not in texts["body"]:
+            self.add_error("body", _("A feedback request needs {survey_link}: it is where members answer."))
+        if trigger == Trigger.RULES and "{changes}" not in texts["body"]:
+            self.add_error("body", _("A program change message needs {changes}: it lists what changes."))
+        if trigger and data.get("send_at"):
             self.add_error("send_at", _("A campaign that runs every day starts when you switch it on."))
+        if trigger and data.get("repeat"):
+            self.add_error("repeat", _("A triggered campaign already runs every day."))
+        if trigger and data.get("sample_size"):
+            self.add_error(
+                "sample_size", _("A surprise goes to a sample of a segment once or on a repeat, not on a trigger.")
+            )
         if (send_at := data.get("send_at")) and send_at < timezone.now():
             self.add_error("send_at", _("Pick a time in the future, or leave it empty to send when you press send."))
         return data

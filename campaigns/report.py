@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from rewards.ledger import program_for
@@ -52,6 +52,28 @@ class Report:
     held_out: Group
     points_given: int  # the offer's bonus points, to the members who got it
     cost: Decimal  # ... at the program's point value
+    variants: dict[str, Group] | None = None  # an A/B test's two halves of the members who got it
+
+    @property
+    def variant_difference(self) -> float | None:
+        """B's conversion less A's."""
+        if not self.variants or not all(group.members for group in self.variants.values()):
+            return None
+        return self.variants["b"].conversion - self.variants["a"].conversion
+
+    @property
+    def variant_interval(self) -> tuple[float, float] | None:
+        if self.variant_difference is None:
+            return None
+        return _interval(self.variants["b"], self.variants["a"])
+
+    @property
+    def better_variant(self) -> str | None:
+        """ "a" or "b" when one converts better beyond chance (95%), else None."""
+        interval = self.variant_interval
+        if interval is None or interval[0] <= 0 <= interval[1]:
+            return None
+        return "b" if interval[0] > 0 else "a"
 
     @property
     def measurable(self) -> bool:
@@ -69,9 +91,7 @@ class Report:
         """The 95% confidence interval of the lift (normal approximation for two proportions)."""
         if not self.measurable:
             return None
-        p1, n1, p2, n2 = self.sent.conversion, self.sent.members, self.held_out.conversion, self.held_out.members
-        margin = Z_95 * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
-        return self.lift - margin, self.lift + margin
+        return _interval(self.sent, self.held_out)
 
     @property
     def significant(self) -> bool:
@@ -92,23 +112,31 @@ class Report:
         return (self.sent.revenue_per_member - self.held_out.revenue_per_member) * self.sent.members
 
 
+def _interval(first: Group, second: Group) -> tuple[float, float]:
+    """95% confidence interval of first's conversion less second's (normal approximation)."""
+    p1, n1, p2, n2 = first.conversion, first.members, second.conversion, second.members
+    difference = p1 - p2
+    margin = Z_95 * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+    return difference - margin, difference + margin
+
+
 def points_given(*, campaign: Campaign) -> int:
     return Message.objects.filter(campaign=campaign).aggregate(total=Sum("points"))["total"] or 0
 
 
-def _triggered_group(campaign: Campaign, status: str, days: int) -> Group:
-    """A triggered campaign reaches each member on a day of their own: each message is measured
-    over the days after its own day (the held-out ones over the days after theirs)."""
+def _per_message_group(campaign: Campaign, messages: QuerySet, days: int) -> Group:
+    """A triggered or recurring campaign reaches each member on a day of their own: each message is
+    measured over the days after its own day (the held-out ones over the days after theirs)."""
     tz = campaign.merchant.tzinfo
-    messages = list(Message.objects.filter(campaign=campaign, status=status).values_list("member_id", "occurrence"))
-    if not messages:
+    rows = list(messages.values_list("member_id", "occurrence"))
+    if not rows:
         return Group(0, 0, 0, Decimal(0))
-    windows = [(member, datetime.combine(day, time.min, tzinfo=tz)) for member, day in messages]
+    windows = [(member, datetime.combine(day, time.min, tzinfo=tz)) for member, day in rows]
     first, last = min(start for _m, start in windows), max(start for _m, start in windows)
     bought: dict[int, list[tuple[datetime, Decimal]]] = defaultdict(list)
     for member, at, amount in Purchase.objects.filter(
         merchant_id=campaign.merchant_id,
-        account__member_id__in={member for member, _day in messages},
+        account__member_id__in={member for member, _day in rows},
         created_at__gte=first,
         created_at__lt=last + timedelta(days=days),
     ).values_list("account__member_id", "created_at", "amount"):
@@ -122,30 +150,45 @@ def _triggered_group(campaign: Campaign, status: str, days: int) -> Group:
     return Group(len(windows), converted, visits, revenue)
 
 
+def _group(campaign: Campaign, messages: QuerySet, days: int) -> Group:
+    if campaign.trigger or campaign.repeat:
+        return _per_message_group(campaign, messages, days)
+    start = campaign.started_at or campaign.created_at
+    bought = Purchase.objects.filter(
+        merchant_id=campaign.merchant_id,
+        account__member_id__in=messages.values("member_id"),
+        created_at__gte=start,
+        created_at__lt=start + timedelta(days=days),
+    ).aggregate(converted=Count("account_id", distinct=True), visits=Count("pk"), revenue=Sum("amount"))
+    return Group(
+        members=messages.count(),
+        converted=bought["converted"],
+        visits=bought["visits"],
+        revenue=bought["revenue"] or Decimal(0),
+    )
+
+
 def campaign_report(*, campaign: Campaign, days: int = WINDOW_DAYS) -> Report:
     start = campaign.started_at or campaign.created_at
     end = start + timedelta(days=days)
-    groups = {}
-    for status in (MessageStatus.SENT, MessageStatus.HELD_OUT):
-        if campaign.trigger:
-            groups[status] = _triggered_group(campaign, status, days)
-            continue
-        members = Message.objects.filter(campaign=campaign, status=status).values("member_id")
-        bought = Purchase.objects.filter(
-            merchant_id=campaign.merchant_id,
-            account__member_id__in=members,
-            created_at__gte=start,
-            created_at__lt=end,
-        ).aggregate(converted=Count("account_id", distinct=True), visits=Count("pk"), revenue=Sum("amount"))
-        groups[status] = Group(
-            members=Message.objects.filter(campaign=campaign, status=status).count(),
-            converted=bought["converted"],
-            visits=bought["visits"],
-            revenue=bought["revenue"] or Decimal(0),
-        )
+    messages = Message.objects.filter(campaign=campaign)
+    sent = messages.filter(status=MessageStatus.SENT)
+    variants = None
+    if campaign.ab_test:
+        variants = {variant: _group(campaign, sent.filter(variant=variant), days) for variant in ("a", "b")}
     given = points_given(campaign=campaign)
     value = program_for(campaign.merchant).point_value
     cost = (Decimal(given) * value).quantize(Decimal("0.01"))
+    if campaign.repeat or campaign.trigger:  # runs on: complete when the last run's window has passed
+        last = messages.order_by("-occurrence").values_list("occurrence", flat=True).first()
+        end = datetime.combine(last, time.min, tzinfo=campaign.merchant.tzinfo) + timedelta(days=days) if last else end
     return Report(
-        campaign, days, timezone.now() >= end, groups[MessageStatus.SENT], groups[MessageStatus.HELD_OUT], given, cost
+        campaign,
+        days,
+        timezone.now() >= end,
+        _group(campaign, sent, days),
+        _group(campaign, messages.filter(status=MessageStatus.HELD_OUT), days),
+        given,
+        cost,
+        variants,
     )

@@ -7,7 +7,6 @@ sending raised is retried with backoff, up to MAX_ATTEMPTS times; what still fai
 campaign page with its error.
 """
 
-import calendar
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -17,27 +16,28 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet
-from django.utils import timezone, translation
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from members.models import Member
 from members.portal import unsubscribe_url
 from members.sms import sms_send
 from merchants.actors import Actor
-from merchants.models import Merchant
 from merchants.periods import day_start
-from rewards.ledger import points_credit
-from rewards.models import Kind
+from rewards.ledger import add_months, boost_give, points_credit, voucher_gift, voucher_void
+from rewards.models import Kind, Reward
 
-from .models import Campaign, CampaignStatus, Channel, Message, MessageStatus, Trigger
+from .content import offer_until, render, version
+from .models import Campaign, CampaignStatus, Channel, Message, MessageStatus, Offer, Repeat, Trigger
 from .segments import segment_members
+from .triggers import due_members
 
 log = logging.getLogger(__name__)
 
 SEND_BATCH = 200
 WRITE_BATCH = 5000
 MAX_ATTEMPTS = 3
-PLACEHOLDERS = ("first_name", "name", "shop", "balance", "tier", "bonus")
 
 
 def frequency_cap() -> timedelta:
@@ -45,10 +45,23 @@ def frequency_cap() -> timedelta:
     return timedelta(days=settings.CAMPAIGN_CAP_DAYS)
 
 
+def _draw(kind: str, campaign_id: int, member_id: int) -> int:
+    """A number in 0..9999 fixed for this campaign and member: the same draw however often the
+    audience is written, independent between campaigns and between the two draws below."""
+    digest = hashlib.sha256(f"{kind}:{campaign_id}:{member_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 10_000
+
+
 def held_out(campaign_id: int, member_id: int, percent: int) -> bool:
     """The same member is in or out of a campaign's holdout however often the audience is written."""
-    digest = hashlib.sha256(f"holdout:{campaign_id}:{member_id}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % 100 < percent
+    return _draw("holdout", campaign_id, member_id) < percent * 100
+
+
+def variant_of(campaign: Campaign, member_id: int) -> str:
+    """An A/B test's half for this member (always "a" without a test)."""
+    if not campaign.ab_test:
+        return "a"
+    return "b" if _draw("variant", campaign.pk, member_id) % 2 else "a"
 
 
 def reachable(*, campaign: Campaign, now: datetime) -> QuerySet[Member]:
@@ -66,17 +79,20 @@ def reachable(*, campaign: Campaign, now: datetime) -> QuerySet[Member]:
 
 
 def audience_write(*, campaign: Campaign, now: datetime | None = None) -> int:
-    """Write the outbox: a one-off campaign's whole reachable segment, or a triggered campaign's
-    members whose day it is. Returns the rows it added (0 the second time)."""
+    """Write the outbox: a one-off or recurring campaign's reachable segment (or a random sample of
+    it, for a surprise), or a triggered campaign's members whose moment is today. Returns the rows
+    it added (0 the second time the same day)."""
     now = now or timezone.now()
     today = timezone.localtime(now, campaign.merchant.tzinfo).date()
     members = reachable(campaign=campaign, now=now)
     if campaign.trigger:
-        pairs = _triggered(campaign, members, today)
+        due = due_members(campaign, members, today, now)
     else:
-        pairs = [(pk, today) for pk in members.order_by("pk").values_list("pk", flat=True)]
+        if campaign.sample_size:
+            members = members.order_by("?")[: campaign.sample_size]
+        due = [(pk, today, {}) for pk in members.values_list("pk", flat=True)]
     before = Message.objects.filter(campaign=campaign).count()
-    for start in range(0, len(pairs), WRITE_BATCH):
+    for start in range(0, len(due), WRITE_BATCH):
         rows = [
             Message(
                 merchant_id=campaign.merchant_id,
@@ -89,73 +105,68 @@ def audience_write(*, campaign: Campaign, now: datetime | None = None) -> int:
                     if held_out(campaign.pk, member_id, campaign.holdout_percent)
                     else MessageStatus.PENDING
                 ),
+                variant=variant_of(campaign, member_id),
+                context=context,
             )
-            for member_id, occurrence in pairs[start : start + WRITE_BATCH]
+            for member_id, occurrence, context in due[start : start + WRITE_BATCH]
         ]
         Message.objects.bulk_create(rows, ignore_conflicts=True)
+    if campaign.trigger == Trigger.RULES and due:
+        told = parse_datetime(due[0][2]["told_through"])
+        Campaign.objects.filter(pk=campaign.pk).update(rules_told_at=told)
+        campaign.rules_told_at = told
     return Message.objects.filter(campaign=campaign).count() - before
-
-
-def _triggered(campaign: Campaign, members: QuerySet[Member], today: date) -> list[tuple[int, date]]:
-    """The members whose moment is today, each with the day that moment belongs to (the outbox's
-    occurrence): a member is welcomed once, wished a happy birthday once a year, and told they are
-    missed once for each last purchase."""
-    merchant = campaign.merchant
-    if campaign.trigger == Trigger.BIRTHDAY:
-        days = [today.day] + ([29] if (today.month, today.day) == (2, 28) and not calendar.isleap(today.year) else [])
-        chosen = members.filter(birthday__month=today.month, birthday__day__in=days)
-        return [(pk, today) for pk in chosen.values_list("pk", flat=True)]
-    day = today - timedelta(days=campaign.trigger_days)
-    start, end = day_start(merchant, day), day_start(merchant, day + timedelta(days=1))
-    if campaign.trigger == Trigger.WELCOME:
-        chosen = members.filter(joined_at__gte=start, joined_at__lt=end)
-    else:  # lapsed: the last purchase was that many days ago
-        chosen = members.filter(account__last_purchase_at__gte=start, account__last_purchase_at__lt=end)
-    return [(pk, day) for pk in chosen.values_list("pk", flat=True)]
 
 
 def triggers_run(*, now: datetime | None = None) -> int:
     """Hourly: each switched-on triggered campaign writes the members whose day it is, then sends.
     The outbox's key makes the other 23 runs of the day write nothing."""
     written = 0
-    for campaign in Campaign.objects.filter(status=CampaignStatus.ACTIVE).select_related("merchant", "segment"):
+    active = Campaign.objects.filter(status=CampaignStatus.ACTIVE).exclude(trigger="")
+    for campaign in active.select_related("merchant", "segment"):
         written += audience_write(campaign=campaign, now=now)
         campaign_send(campaign_id=campaign.pk, now=now)
     return written
 
 
-class _Values(dict):
-    """Placeholders the owner did not spell right stay as they were written."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
-def personalise(text: str, member: Member, merchant: Merchant, bonus: int = 0) -> str:
-    account = getattr(member, "account", None)
-    values = _Values(
-        bonus=bonus,
-        first_name=member.first_name or member.name,
-        name=member.name,
-        shop=merchant.name,
-        balance=account.balance if account else 0,
-        tier=account.tier.name if account and account.tier else "",
-    )
-    return text.format_map(values)
-
-
-def render(campaign: Campaign, member: Member) -> tuple[str, str]:
-    """The subject and text this member gets, with the footer in their language."""
-    merchant = campaign.merchant
-    with translation.override(member.language or merchant.language):
-        body = personalise(campaign.body, member, merchant, campaign.bonus_points)
-        link = unsubscribe_url(member)
-        if campaign.channel == Channel.EMAIL:
-            footer = _("You get this because you agreed to offers from %(shop)s. Unsubscribe: %(link)s")
+def next_run(campaign: Campaign, after: datetime) -> datetime:
+    """A recurring campaign's next time after `after`: the same weekday or day of the month and
+    the same time of day, in the shop's time zone (the 31st runs on the month's last day)."""
+    first = timezone.localtime(campaign.send_at, campaign.merchant.tzinfo)
+    step = 0
+    while True:
+        step += 1
+        if campaign.repeat == Repeat.WEEKLY:
+            local = first + timedelta(weeks=step)
         else:
-            footer = _("Stop offers: %(link)s")
-        text = f"{body}\n\n{footer % {'shop': merchant.name, 'link': link}}"
-    return personalise(campaign.subject, member, merchant, campaign.bonus_points), text
+            local = datetime.combine(add_months(first.date(), step), first.timetz())
+        run = local.replace(tzinfo=None).replace(tzinfo=campaign.merchant.tzinfo)  # the wall-clock time
+        if run > after:
+            return run
+
+
+def recurring_run(*, now: datetime | None = None, campaign_ids: list[int] | None = None) -> list[int]:
+    """Every minute: recurring campaigns whose time came write that day's outbox (the day is the
+    occurrence) and move on to their next time. Returns the campaigns that ran."""
+    now = now or timezone.now()
+    ran = []
+    due = Campaign.objects.filter(status=CampaignStatus.ACTIVE, trigger="").exclude(repeat="")
+    if campaign_ids is not None:
+        due = due.filter(pk__in=campaign_ids)
+    for pk in due.filter(send_at__lte=now).values_list("pk", flat=True):
+        with transaction.atomic():
+            campaign = (
+                Campaign.objects.select_for_update(skip_locked=True)
+                .select_related("merchant", "segment")
+                .filter(pk=pk, status=CampaignStatus.ACTIVE, send_at__lte=now)
+                .first()
+            )
+            if campaign is None:  # another run took it
+                continue
+            audience_write(campaign=campaign, now=now)
+            Campaign.objects.filter(pk=pk).update(send_at=next_run(campaign, now))
+        ran.append(pk)
+    return ran
 
 
 def bonus_key(campaign: Campaign, member_id: int, occurrence: object) -> str:
@@ -163,27 +174,62 @@ def bonus_key(campaign: Campaign, member_id: int, occurrence: object) -> str:
     return f"campaign:{campaign.pk}:{member_id}:{occurrence}"
 
 
-def _give_bonus(campaign: Campaign, message: Message) -> None:
-    """The offer, after the message went out: a retried task finds the key used and gives nothing."""
-    if campaign.bonus_points:
+def _offer_before(campaign: Campaign, message: Message) -> None:
+    """A voucher is made before its message, whose text carries the code; a retry finds it made."""
+    chosen = version(campaign, message.variant)
+    if chosen.offer != Offer.VOUCHER or not chosen.reward_id or message.voucher_id:
+        return
+    voucher = voucher_gift(
+        member=message.member,
+        reward=Reward.objects.get(pk=chosen.reward_id),
+        actor=Actor.job(f"campaign {campaign.pk}"),
+        expires_at=day_end(campaign, offer_until(campaign, timezone.now())),
+        idempotency_key=bonus_key(campaign, message.member_id, message.occurrence),
+    )
+    Message.objects.filter(pk=message.pk).update(voucher=voucher)
+    message.voucher = voucher
+
+
+def _offer_after(campaign: Campaign, message: Message, now: datetime) -> None:
+    """Bonus points or a multiplier, once the message went out: a retried task finds the key used."""
+    chosen = version(campaign, message.variant)
+    key = bonus_key(campaign, message.member_id, message.occurrence)
+    reason = _("Offer: %(campaign)s") % {"campaign": campaign.name}
+    if chosen.offer == Offer.BONUS and chosen.bonus_points:
         with transaction.atomic():
-            Message.objects.filter(pk=message.pk).update(points=campaign.bonus_points)
+            Message.objects.filter(pk=message.pk).update(points=chosen.bonus_points)
             points_credit(
                 member=message.member,
-                points=campaign.bonus_points,
+                points=chosen.bonus_points,
                 kind=Kind.BONUS,
-                reason=_("Offer: %(campaign)s") % {"campaign": campaign.name},
+                reason=reason,
                 actor=Actor.job(f"campaign {campaign.pk}"),
-                idempotency_key=bonus_key(campaign, message.member_id, message.occurrence),
+                idempotency_key=key,
             )
+    elif chosen.offer == Offer.MULTIPLIER:
+        ends = day_end(campaign, offer_until(campaign, now))
+        boost_give(
+            member=message.member,
+            multiplier=chosen.multiplier,
+            starts_at=now,
+            ends_at=ends,
+            reason=reason,
+            idempotency_key=key,
+        )
 
 
-def _deliver(campaign: Campaign, member: Member) -> None:
-    subject, text = render(campaign, member)
+def day_end(campaign: Campaign, day: date) -> datetime:
+    """The offer lasts to the end of its last day in the shop's time zone."""
+    return day_start(campaign.merchant, day + timedelta(days=1))
+
+
+def _deliver(campaign: Campaign, message: Message) -> None:
+    member = message.member
+    subject, text = render(campaign, member, message)
     if campaign.channel == Channel.EMAIL:
-        message = EmailMessage(subject, text, None, [member.email])
-        message.extra_headers["List-Unsubscribe"] = f"<{unsubscribe_url(member)}>"
-        message.send()
+        email = EmailMessage(subject, text, None, [member.email])
+        email.extra_headers["List-Unsubscribe"] = f"<{unsubscribe_url(member)}>"
+        email.send()
     else:
         sms_send(to=member.phone, body=text)
 
@@ -201,28 +247,38 @@ def send_batch(*, campaign: Campaign, now: datetime | None = None) -> int:
             .values_list("pk", flat=True)[:SEND_BATCH]
         )
         Message.objects.filter(pk__in=claimed).update(status=MessageStatus.SENDING)
-    messages = Message.objects.filter(pk__in=claimed).select_related("member__account__tier", "member__merchant")
+    messages = Message.objects.filter(pk__in=claimed).select_related(
+        "member__account__tier", "member__merchant", "voucher__reward"
+    )
     sent = []
     for message in messages:
         try:
-            _deliver(campaign, message.member)
+            _offer_before(campaign, message)
+            _deliver(campaign, message)
         except Exception as error:  # a provider's error of any kind: retried, then shown on the page
-            attempts = message.attempts + 1
-            Message.objects.filter(pk=message.pk).update(
-                status=MessageStatus.PENDING if attempts < MAX_ATTEMPTS else MessageStatus.FAILED,
-                attempts=attempts,
-                next_attempt_at=timezone.now() + timedelta(minutes=2**attempts),
-                error=str(error)[:300],
-            )
-            log.warning("campaign %s: message to member %s failed: %s", campaign.pk, message.member_id, error)
+            _failed(campaign, message, error)
             continue
         sent.append(message.pk)
-        _give_bonus(campaign, message)
+        _offer_after(campaign, message, timezone.now())
     # One write for the batch's successes; a crash before it leaves them "sending": never sent again.
     Message.objects.filter(pk__in=sent).update(
         status=MessageStatus.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1
     )
     return len(claimed)
+
+
+def _failed(campaign: Campaign, message: Message, error: Exception) -> None:
+    attempts = message.attempts + 1
+    final = attempts >= MAX_ATTEMPTS
+    Message.objects.filter(pk=message.pk).update(
+        status=MessageStatus.FAILED if final else MessageStatus.PENDING,
+        attempts=attempts,
+        next_attempt_at=timezone.now() + timedelta(minutes=2**attempts),
+        error=str(error)[:300],
+    )
+    if final and message.voucher_id:  # nobody told them the code: the voucher goes back
+        voucher_void(redemption=message.voucher, actor=Actor.job(f"campaign {campaign.pk}"), reason=_("Not sent"))
+    log.warning("campaign %s: message to member %s failed: %s", campaign.pk, message.member_id, error)
 
 
 def campaign_send(*, campaign_id: int, now: datetime | None = None) -> datetime | None:

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -11,9 +12,9 @@ from merchants.actors import Actor
 from merchants.models import Merchant
 from merchants.services import audit_record
 
-from .models import Campaign, CampaignStatus, Message, MessageStatus, Segment
+from .models import Campaign, CampaignStatus, Message, MessageStatus, Segment, Trigger
 from .segments import PRESETS
-from .sending import audience_write
+from .sending import audience_write, recurring_run
 
 
 @transaction.atomic
@@ -70,12 +71,21 @@ def campaign_save(*, merchant: Merchant, actor: Actor, fields: dict, campaign: C
 
 
 def campaign_start(*, campaign: Campaign, actor: Actor, now: datetime | None = None) -> Campaign:
-    """Send now, or at the campaign's time: the outbox is written when it starts."""
+    """Send now, or at the campaign's time: the outbox is written when it starts. A triggered
+    campaign is switched on (it runs every day); a recurring one is switched on and runs at its
+    time and then every week or month."""
     now = now or timezone.now()
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
             return campaign  # started already: pressing twice sends once
+        if campaign.repeat and not campaign.trigger:
+            campaign.status, campaign.started_at = CampaignStatus.ACTIVE, now
+            campaign.send_at = campaign.send_at or now
+            campaign.save(update_fields=["status", "started_at", "send_at"])
+            audit_record(merchant=campaign.merchant, actor=actor.user, action="campaign.start", obj=campaign)
+            transaction.on_commit(lambda: _run_recurring(campaign.pk))
+            return campaign
         if campaign.send_at and campaign.send_at > now:
             campaign.status = CampaignStatus.SCHEDULED
             campaign.save(update_fields=["status"])
@@ -86,11 +96,26 @@ def campaign_start(*, campaign: Campaign, actor: Actor, now: datetime | None = N
         campaign.started_at = now
         campaign.save(update_fields=["status", "started_at"])
         audit_record(merchant=campaign.merchant, actor=actor.user, action="campaign.start", obj=campaign)
+    if campaign.trigger == Trigger.RULES:  # told from the next change on, not the past ones
+        Campaign.objects.filter(pk=campaign.pk).update(rules_told_at=now)
+        campaign.rules_told_at = now
     audience_write(campaign=campaign, now=now)
+    transaction.on_commit(lambda: send_in_parallel(campaign.pk))
+    return campaign
+
+
+def send_in_parallel(campaign_id: int) -> None:
+    """Queue the sending on several workers at once: each claims its own batches (skip locked)."""
     from .tasks import campaign_send_task
 
-    transaction.on_commit(lambda: campaign_send_task.delay(campaign.pk))
-    return campaign
+    for _worker in range(settings.CAMPAIGN_SEND_WORKERS):
+        campaign_send_task.delay(campaign_id)
+
+
+def _run_recurring(campaign_id: int) -> None:
+    """A recurring campaign whose first time has come runs now rather than at the next minute's beat."""
+    if recurring_run(campaign_ids=[campaign_id]):
+        send_in_parallel(campaign_id)
 
 
 @transaction.atomic

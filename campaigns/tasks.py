@@ -19,11 +19,14 @@ def campaign_send_task(self, campaign_id: int) -> None:
 
 @shared_task
 def campaigns_due_task() -> int:
-    """Every minute: start the scheduled campaigns whose time has come."""
+    """Every minute: start the scheduled campaigns whose time has come, and run the recurring ones due."""
     due = services.campaigns_due()
     for campaign in Campaign.objects.filter(pk__in=due):
         services.campaign_start(campaign=campaign, actor=Actor.job("scheduled campaigns"))
-    return len(due)
+    ran = sending.recurring_run()
+    for campaign_id in ran:
+        services.send_in_parallel(campaign_id)
+    return len(due) + len(ran)
 
 
 @shared_task

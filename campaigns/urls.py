@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_survey
 
 app_name = "campaigns"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/send/", views.campaign_start_view, name="campaign_start"),
     path("<int:pk>/cancel/", views.campaign_cancel_view, name="campaign_cancel"),
     path("dashboard/", views.kpi_campaigns, name="kpi_campaigns"),
+    path("dashboard/nps/", views_survey.kpi_nps, name="kpi_nps"),
     path("segments/", views.segment_list, name="segments"),
     path("segments/new/", views.segment_edit, name="segment_create"),
     path("segments/count/", views.segment_count_view, name="segment_count"),

@@ -185,6 +185,8 @@ IMPORT_INLINE_ROWS = env.int("IMPORT_INLINE_ROWS", default=1000)
 IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=5000)
 # Campaigns: at most one marketing message per member in this many days.
 CAMPAIGN_CAP_DAYS = env.int("CAMPAIGN_CAP_DAYS", default=3)
+# Sending a campaign is queued as this many tasks at once, each claiming its own batches.
+CAMPAIGN_SEND_WORKERS = env.int("CAMPAIGN_SEND_WORKERS", default=2)
 # Threads writing a big import's chunks side by side, each on its own connection (rewards.imports.jobs.Pipeline).
 # One on SQLite (a single writer anyway) and in tests, whose data the test's own transaction hides from others.
 IMPORT_WRITERS = env.int(

@@ -13,6 +13,7 @@ urlpatterns = [
     # The member's own pages: the card at /c/<token>/ (rewards), sign-in with a code, details, unsubscribe.
     path("", include("rewards.urls_portal")),
     path("", include("members.urls_portal")),
+    path("", include("campaigns.urls_survey")),  # the member's one-question survey at /s/<token>/
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

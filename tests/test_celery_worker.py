@@ -15,6 +15,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection
+from kombu import pools as kombu_pools
 
 from loyalty.celery import app as celery_app
 from merchants.models import Role, token_hash
@@ -47,6 +48,7 @@ def _drop_connection_pools() -> None:
     for pool in (celery_app._pool, celery_app.amqp._producer_pool):
         if pool is not None:
             pool.force_close_all()
+    kombu_pools.reset()  # kombu keeps pools per broker URL: a closed one must not be handed out again
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
@@ -132,3 +134,57 @@ def test_worker_sends_the_invitation_email_with_a_working_link(owner, queue, bro
     link = LINK.search(email.get_body(("plain",)).get_content())
     assert link, "no invitation link in the email"
     assert token_hash(link["token"]) == invitation.token_hash
+
+
+def _emails(mail_dir: Path) -> list:
+    messages = []
+    for path in mail_dir.glob("*.log"):
+        for chunk in path.read_bytes().split(END_OF_MESSAGE):
+            if chunk.strip():
+                messages.append(message_from_bytes(chunk.strip(), policy=policy.default))
+    return messages
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_send_a_campaign_each_message_once(owner, queue, broker_url, tmp_path):
+    """A campaign queued on two real workers: they share the outbox (each claims its own batches)
+    and every member gets exactly one message, with their own name in it."""
+    from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus, Segment
+    from campaigns.services import campaign_start
+    from merchants.actors import Actor
+    from tests.factories import MemberFactory, ProgramFactory
+
+    merchant = owner.merchant
+    ProgramFactory(merchant=merchant)
+    members = [
+        MemberFactory(merchant=merchant, first_name=f"M{i}", email=f"m{i}@example.com", email_consent=True)
+        for i in range(30)
+    ]
+    segment = Segment.objects.create(merchant=merchant, name="Everyone")
+    campaign = Campaign.objects.create(
+        merchant=merchant, name="Hello", segment=segment, subject="Hi", body="Dear {first_name}", holdout_percent=0
+    )
+    mail_dir = tmp_path / "mail"
+    mail_dir.mkdir()
+    logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
+    workers = [_start_worker(queue=queue, broker_url=broker_url, mail_dir=mail_dir, log=log) for log in logs]
+    try:
+        campaign_start(campaign=campaign, actor=Actor.for_staff(owner))
+        deadline = time.monotonic() + TIMEOUT
+        while Campaign.objects.get(pk=campaign.pk).status != CampaignStatus.SENT:
+            for worker, log in zip(workers, logs, strict=True):
+                if worker.poll() is not None:
+                    pytest.fail(f"a worker exited with {worker.returncode}:\n{log.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"the campaign was not sent within {TIMEOUT} s:\n{logs[0].read_text()[-2000:]}")
+            time.sleep(0.2)
+    finally:
+        for worker in workers:
+            _stop(worker)
+    sent = _emails(mail_dir)
+    assert sorted(email["To"] for email in sent) == sorted(member.email for member in members)
+    assert all(
+        email.get_body(("plain",)).get_content().startswith(f"Dear {email['To'][:-12].upper()}") for email in sent
+    )
+    assert Message.objects.filter(campaign=campaign, status=MessageStatus.SENT).count() == 30

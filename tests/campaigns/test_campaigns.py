@@ -226,7 +226,7 @@ class TestPages:
 
 def test_the_bonus_offer_goes_to_each_member_who_got_it_once(merchant, make_campaign, start, program):
     members = opted_in(merchant, 20)
-    campaign = start(make_campaign(bonus_points=50, holdout_percent=20, body="Here are {bonus} points"))
+    campaign = start(make_campaign(offer="bonus", bonus_points=50, holdout_percent=20, body="Here are {bonus} points"))
     got = set(Message.objects.filter(campaign=campaign, status=MessageStatus.SENT).values_list("member_id", flat=True))
     for member in members:
         account = Account.objects.filter(member=member).first()

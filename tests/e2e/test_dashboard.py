@@ -20,7 +20,7 @@ from .test_console import sign_in
 
 pytestmark = pytest.mark.e2e
 
-HEADINGS = ["Enrolment", "Activity", "Redemption", "Retention", "Points liability", "Tiers"]
+HEADINGS = ["Enrolment", "Activity", "Redemption", "Retention", "Points liability", "Tiers", "Customer feedback"]
 CARDS = [
     "members:kpi_enrolment",
     "rewards:kpi_activity",
@@ -28,6 +28,7 @@ CARDS = [
     "rewards:kpi_retention",
     "rewards:kpi_liability",
     "rewards:kpi_tiers",
+    "campaigns:kpi_nps",
 ]
 
 

@@ -35,7 +35,7 @@ CARDS = {
     "rewards:kpi_tiers": "Tiers",
 }
 # The home page's slots: the cards above, then the campaign card (which removes itself without campaigns).
-SLOTS = [*CARDS, "campaigns:kpi_campaigns"]
+SLOTS = [*CARDS, "campaigns:kpi_campaigns", "campaigns:kpi_nps"]
 HX_GET = re.compile(r'hx-get="([^"]*)"')
 
 # (card, table, header of a 30-day window, start of the file name)
