@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc assets, served as static files (no CDN)
     "import_export",
     "merchants",
     "members",
@@ -266,13 +268,40 @@ CELERY_BEAT_SCHEDULE = {
         "task": "merchants.tasks.invitations_purge_task",
         "schedule": crontab(minute=17, hour=3),
     },
+    "webhooks-due": {
+        "task": "merchants.tasks.webhooks_due_task",
+        "schedule": crontab(),  # every minute: retries whose time has come
+    },
+    "idempotency-purge": {
+        "task": "merchants.tasks.idempotency_purge_task",
+        "schedule": crontab(minute=27, hour=3),
+    },
 }
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "merchants.api.api_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"api_key": env("API_RATE", default="1200/min")},
     "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Loyalty API",
+    "DESCRIPTION": (
+        "For POS systems and online shops: find and enrol members, record purchases and refunds, redeem "
+        "rewards. Authenticate with a shop's API key (`Authorization: Bearer lk_…`); send an "
+        "`Idempotency-Key` header with every POST."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 LOGGING = {

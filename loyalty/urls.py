@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 urlpatterns = [
     path("", include("merchants.urls")),
@@ -14,6 +15,12 @@ urlpatterns = [
     path("", include("rewards.urls_portal")),
     path("", include("members.urls_portal")),
     path("", include("campaigns.urls_survey")),  # the member's one-question survey at /s/<token>/
+    # The API for POS systems and online shops, its OpenAPI schema and its docs (assets served locally).
+    path("api/v1/", include("rewards.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api_schema"), name="api_redoc"),
+    path("shop/webhooks/", include("merchants.urls_webhooks")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -8,8 +8,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from merchants import webhooks
 from merchants.actors import Actor
-from merchants.models import AuditLog, Merchant
+from merchants.models import AuditLog, Merchant, WebhookEvent
 from merchants.services import audit_record
 
 from .models import Card, CardStatus, Channel, ConsentEvent, Member, Source, portal_key_new, random_code
@@ -92,6 +93,14 @@ def member_enroll(
         if granted:
             consent_set(member=member, channel=channel, granted=True, source=source, actor=actor)
     member_enrolled.send(sender=Member, member=member, actor=actor)
+    webhooks.emit(
+        merchant_id=merchant.pk,
+        event=WebhookEvent.MEMBER_ENROLLED,
+        data={
+            "id": member.pk, "first_name": member.first_name, "last_name": member.last_name, "phone": member.phone,
+            "email": member.email, "card_number": member.card_number, "source": source, "joined_at": member.joined_at,
+        },
+    )  # fmt: skip
     return member
 
 

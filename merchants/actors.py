@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .models import Location, Role, Staff, User
+from .models import ApiKey, Location, Role, Staff, User
 
 
 class ActorKind(models.TextChoices):
@@ -32,6 +32,12 @@ class Actor:
     @classmethod
     def for_staff(cls, staff: Staff, location: Location | None = None) -> "Actor":
         return cls(kind=ActorKind.STAFF, user=staff.user, staff=staff, label=str(staff.user), location=location)
+
+    @classmethod
+    def for_key(cls, key: "ApiKey", location: Location | None = None) -> "Actor":
+        """An API key acts as a manager of its shop when it may write (full scope), else reads only."""
+        role = Role.MANAGER if key.scope == "full" else None
+        return cls(kind=ActorKind.API, label=f"API: {key.name} (lk_{key.prefix})"[:120], location=location, role=role)
 
     @classmethod
     def job(cls, name: str) -> "Actor":

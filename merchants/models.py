@@ -273,3 +273,125 @@ class AuditLog(models.Model):
         """(field, before, after) for each field the entry recorded; before is None on creation."""
         before, after = self.before or {}, self.after or {}
         return [(name, before.get(name), after.get(name)) for name in after]
+
+
+class ApiScope(models.TextChoices):
+    FULL = "full", _("Full: read and write (purchases, redemptions, adjustments)")
+    READ = "read", _("Read only")
+
+
+class ApiKey(models.Model):
+    """A key a shop's POS or online store uses to call the API. Shown once; stored as a hash.
+
+    The key reads `lk_<prefix>_<secret>`: the prefix is stored in clear, so the owner can tell keys
+    apart and a leaked key found in a log can be traced; the secret's 256 random bits make a plain
+    SHA-256 enough (no password hashing needed to resist guessing).
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(_("name"), max_length=100, help_text=_("What uses it, e.g. “Till 1” or “Web shop”."))
+    prefix = models.CharField(_("prefix"), max_length=12, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(_("scope"), max_length=10, choices=ApiScope.choices, default=ApiScope.FULL)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    objects = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (lk_{self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IdempotencyRecord(models.Model):
+    """An API POST's Idempotency-Key and the response it got: a replay gets the same response, the
+    same key with another request body a conflict. Kept at least 24 hours (merchants.tasks purges)."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)  # method, path and body
+    status_code = models.PositiveSmallIntegerField(null=True)  # None while the first request runs
+    response = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint("merchant", "key", name="idempotency_key_unique_per_merchant")]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.status_code}"
+
+
+class WebhookEvent(models.TextChoices):
+    MEMBER_ENROLLED = "member.enrolled", _("A member joined")
+    PURCHASE_RECORDED = "purchase.recorded", _("A purchase was recorded")
+    REWARD_REDEEMED = "reward.redeemed", _("A reward was redeemed")
+    TIER_CHANGED = "tier.changed", _("A member changed tier")
+    POINTS_EXPIRED = "points.expired", _("Points expired")
+
+
+class WebhookEndpoint(models.Model):
+    """A URL of the shop's own system that is told when something happens, signed with its secret."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(_("URL"), max_length=500)
+    events = models.JSONField(_("events"), default=list)  # WebhookEvent values
+    secret = models.CharField(max_length=64)  # the receiver needs it to check signatures: kept, shown to the owner
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: written with the change that caused it, sent after the commit,
+    retried with backoff for up to a day; the log the owner reads and resends from."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["endpoint", "-created_at"], name="delivery_endpoint_recent"),
+            models.Index(fields=["next_attempt_at"], name="delivery_due", condition=models.Q(status="pending")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint_id}: {self.status}"

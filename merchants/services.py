@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from .models import AuditLog, Invitation, Location, Merchant, Role, Staff, User, token_hash
+from .models import ApiKey, AuditLog, Invitation, Location, Merchant, Role, Staff, User, token_hash
 
 
 def audit_record(
@@ -299,3 +299,37 @@ def invitations_purge(*, older_than_days: int = 30) -> int:
     closed = models.Q(expires_at__lt=cutoff) | models.Q(accepted_at__lt=cutoff) | models.Q(revoked_at__lt=cutoff)
     deleted, _by_model = Invitation.objects.filter(closed).delete()
     return deleted
+
+
+# ---------------------------------------------------------------------------------------------
+# API keys
+
+
+def api_key_create(*, merchant: Merchant, name: str, scope: str, by: User | None) -> tuple[ApiKey, str]:
+    """A new key for the shop's POS or web shop; returns it with the full key, which is shown once."""
+    prefix = secrets.token_hex(4)
+    raw = f"lk_{prefix}_{secrets.token_urlsafe(32)}"
+    with transaction.atomic():
+        key = ApiKey.objects.create(
+            merchant=merchant, name=name.strip()[:100], prefix=prefix, key_hash=token_hash(raw), scope=scope,
+            created_by=by,
+        )  # fmt: skip
+        audit_record(merchant=merchant, actor=by, action="api_key.create", obj=key, after={"scope": scope})
+    return key, raw
+
+
+@transaction.atomic
+def api_key_revoke(*, key: ApiKey, by: User | None) -> ApiKey:
+    """The key stops working at once; its history (who used it) stays."""
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        audit_record(merchant=key.merchant, actor=by, action="api_key.revoke", obj=key)
+    return key
+
+
+def api_key_find(raw: str) -> ApiKey | None:
+    """The active key this secret belongs to, or None."""
+    if not raw.startswith("lk_"):
+        return None
+    return ApiKey.objects.select_related("merchant").filter(key_hash=token_hash(raw), revoked_at__isnull=True).first()

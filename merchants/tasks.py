@@ -1,8 +1,10 @@
-"""Background work for shops: invitation emails, clean-up of old invitations."""
+"""Background work for shops: invitation emails, webhooks, clean-up of old invitations and API keys."""
 
 from celery import shared_task
 from django.db import OperationalError
 
+from . import webhooks
+from .api import idempotency_purge
 from .emails import invitation_email_send
 from .services import invitations_purge
 
@@ -15,3 +17,24 @@ def invitation_send_task(merchant_id: int, invitation_id: int, token: str) -> No
 @shared_task
 def invitations_purge_task() -> int:
     return invitations_purge()
+
+
+@shared_task
+def idempotency_purge_task() -> int:
+    """Nightly: forget API idempotency keys older than two days (the API promises at least one)."""
+    return idempotency_purge()
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def webhook_deliver_task(delivery_id: int) -> None:
+    """Send one webhook, right after the change that caused it; retries are webhooks_due_task's."""
+    webhooks.deliver(delivery_id=delivery_id)
+
+
+@shared_task
+def webhooks_due_task() -> int:
+    """Every minute: the deliveries whose next try has come (kept in the database, so a restart loses none)."""
+    due = webhooks.deliveries_due()
+    for delivery_id in due:
+        webhooks.deliver(delivery_id=delivery_id)
+    return len(due)

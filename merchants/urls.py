@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import views
+from . import views, views_keys
 from .forms import EmailAuthenticationForm
 
 app_name = "merchants"
@@ -51,5 +51,7 @@ urlpatterns = [
     path("invitations/<int:pk>/revoke/", views.invitation_action, {"action": "revoke"}, name="invitation_revoke"),
     path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("audit/", views.audit_log, name="audit_log"),
+    path("shop/api-keys/", views_keys.api_keys, name="api_keys"),
+    path("shop/api-keys/<int:pk>/revoke/", views_keys.api_key_revoke, name="api_key_revoke"),
     path("healthz", views.healthz, name="healthz"),
 ]

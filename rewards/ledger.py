@@ -26,10 +26,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import Member, random_code
+from merchants import webhooks
 from merchants.actors import Actor
 from merchants.db import Blueprint, insert_many
 from merchants.locales import currency_decimals
-from merchants.models import Location, Merchant, Role
+from merchants.models import Location, Merchant, Role, WebhookEvent
 from merchants.services import audit_record
 
 from .models import (
@@ -256,6 +257,26 @@ def _promote(account: Account, tiers: list[Tier], program: Program, today: date)
 
 
 # ---------------------------------------------------------------------------------------------
+# Webhooks: what the shop's own systems are told (merchants.webhooks; nothing for most shops)
+
+
+def _tier_changed(change: TierChange) -> TierChange:
+    """Save a tier change and tell the shop's systems, in the change's transaction."""
+    change.save()
+    webhooks.emit(
+        merchant_id=change.merchant_id,
+        event=WebhookEvent.TIER_CHANGED,
+        data={
+            "member": change.account.member_id,
+            "from_tier": change.from_tier.name if change.from_tier else None,
+            "to_tier": change.to_tier.name if change.to_tier else None,
+            "reason": change.reason,
+        },
+    )
+    return change
+
+
+# ---------------------------------------------------------------------------------------------
 # Purchases
 
 
@@ -390,7 +411,15 @@ def purchase_record(
         ]
     )
     if tier_change:
-        tier_change.save()
+        _tier_changed(tier_change)
+    webhooks.emit(
+        merchant_id=merchant.pk,
+        event=WebhookEvent.PURCHASE_RECORDED,
+        data={
+            "id": purchase.pk, "member": member.pk, "amount": amount, "points": points, "receipt": receipt,
+            "location": location.pk if location else None, "balance": account.balance, "created_at": now,
+        },
+    )  # fmt: skip
     return purchase
 
 
@@ -568,6 +597,15 @@ def reward_redeem(
     account.save(update_fields=["balance", "last_activity_at"])
     if reward.stock is not None:
         Reward.objects.filter(pk=reward.pk).update(stock=F("stock") - 1)
+    webhooks.emit(
+        merchant_id=merchant.pk,
+        event=WebhookEvent.REWARD_REDEEMED,
+        data={
+            "id": redemption.pk, "member": member.pk, "reward": reward.pk, "reward_name": reward.name,
+            "code": redemption.code, "points": points, "discount": discount, "balance": account.balance,
+            "expires_at": redemption.expires_at, "created_at": now,
+        },
+    )  # fmt: skip
     return redemption
 
 
@@ -992,8 +1030,8 @@ def tier_fee_record(
         request_hash=digest,
     )
     if account.paid_tier_id != tier.pk or not account.paid_until or account.paid_until < today:
-        TierChange.objects.create(
-            merchant=merchant, account=account, from_tier=account.tier, to_tier=tier, reason="paid"
+        _tier_changed(
+            TierChange(merchant=merchant, account=account, from_tier=account.tier, to_tier=tier, reason="paid")
         )
     account.paid_tier, account.paid_until = tier, end
     account.save(update_fields=["paid_tier", "paid_until"])
@@ -1105,6 +1143,14 @@ def _write_expiries(merchant: Merchant, dues: dict[int, int], now: datetime, rea
             f"UPDATE {table} SET balance = {table}.balance - due.points FROM due WHERE {table}.id = due.id",
             params,
         )
+    if webhooks.subscribed(merchant.pk, WebhookEvent.POINTS_EXPIRED):
+        members = dict(Account.objects.filter(pk__in=dues).values_list("pk", "member_id"))
+        for pk, due in dues.items():
+            webhooks.emit(
+                merchant_id=merchant.pk,
+                event=WebhookEvent.POINTS_EXPIRED,
+                data={"member": members[pk], "points": due, "balance": balances[pk] - due, "reason": reason},
+            )
     return sum(dues.values())
 
 
@@ -1163,20 +1209,24 @@ def _settle_tier(account_id: int, tiers: list[Tier], program: Program, today: da
     current = by_id.get(account.tier_id)
     outcome = None
     if account.paid_tier_id and account.paid_until and account.paid_until < today:
-        TierChange.objects.create(
-            merchant_id=account.merchant_id,
-            account=account,
-            from_tier=by_id.get(account.paid_tier_id),
-            to_tier=current,
-            reason="lapsed",
+        _tier_changed(
+            TierChange(
+                merchant_id=account.merchant_id,
+                account=account,
+                from_tier=by_id.get(account.paid_tier_id),
+                to_tier=current,
+                reason="lapsed",
+            )
         )
         account.paid_tier = None
         outcome = "lapsed"
     earned = _earned_tier(tiers, account.qualifying_total)
     if _rank(earned) > _rank(current):
         account.tier, account.tier_until, outcome = earned, add_months(today, program.tier_window_months), "promoted"
-        TierChange.objects.create(
-            merchant_id=account.merchant_id, account=account, from_tier=current, to_tier=earned, reason="review"
+        _tier_changed(
+            TierChange(
+                merchant_id=account.merchant_id, account=account, from_tier=current, to_tier=earned, reason="review"
+            )
         )
     elif current is not None and account.tier_until and account.tier_until <= today:
         if earned is not None and earned.pk == current.pk:
@@ -1185,8 +1235,10 @@ def _settle_tier(account_id: int, tiers: list[Tier], program: Program, today: da
             account.tier = earned
             account.tier_until = add_months(today, program.tier_window_months) if earned else None
             outcome = "demoted"
-            TierChange.objects.create(
-                merchant_id=account.merchant_id, account=account, from_tier=current, to_tier=earned, reason="review"
+            _tier_changed(
+                TierChange(
+                    merchant_id=account.merchant_id, account=account, from_tier=current, to_tier=earned, reason="review"
+                )
             )
     account.save(update_fields=["tier", "tier_until", "paid_tier"])
     return outcome

@@ -1,0 +1,202 @@
+"""What every API view shares: the shop's key, its scope, throttling, idempotency and errors.
+
+A request carries `Authorization: Bearer lk_…`. The key names the shop: every query of an API view
+is scoped by `request.merchant`, so another shop's ids answer 404. Timestamps come back in the
+shop's time zone with their offset. Every POST carries an `Idempotency-Key`: a replay gets the
+first response again, the same key with another body is a 409 conflict.
+"""
+
+import hashlib
+import json
+from datetime import timedelta
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import exceptions, permissions, status
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView, exception_handler
+
+from .actors import Actor
+from .models import ApiKey, ApiScope, IdempotencyRecord
+from .services import api_key_find
+
+LAST_USED_EVERY = timedelta(minutes=1)  # a key's "last used" is written at most this often
+KEEP_IDEMPOTENCY = timedelta(hours=48)  # at least the 24 hours the API promises
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="A unique value per operation (a UUID): sending the same request again with it returns "
+    "the first response instead of doing it twice. Kept at least 24 hours.",
+)
+
+
+class KeyUser:
+    """What request.user is for an API call: authenticated as the key, staff of nobody."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+
+    def __init__(self, key: ApiKey) -> None:
+        self.key = key
+        self.pk = None
+
+    def __str__(self) -> str:
+        return str(self.key)
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    keyword = b"bearer"
+
+    def authenticate(self, request):
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword:
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(_("Send the key as: Authorization: Bearer lk_…"))
+        key = api_key_find(header[1].decode(errors="replace"))
+        if key is None:
+            raise exceptions.AuthenticationFailed(_("This API key is not valid, or it was revoked."))
+        now = timezone.now()
+        if key.last_used_at is None or now - key.last_used_at > LAST_USED_EVERY:
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        return KeyUser(key), key
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = ApiKeyAuthentication
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A shop's API key: lk_…, from Settings → API keys."}
+
+
+class KeyScope(permissions.BasePermission):
+    """Read-only keys read; full keys also write."""
+
+    message = _("This API key may only read.")
+
+    def has_permission(self, request, view) -> bool:
+        if not isinstance(request.auth, ApiKey):
+            return False
+        return request.method in permissions.SAFE_METHODS or request.auth.scope == ApiScope.FULL
+
+
+class KeyThrottle(SimpleRateThrottle):
+    """Requests per key (settings: REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["api_key"])."""
+
+    scope = "api_key"
+
+    def get_cache_key(self, request, view):
+        if isinstance(request.auth, ApiKey):
+            return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class ShopApiView(APIView):
+    """An API view of one shop: request.merchant and request.actor come from the key."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [KeyScope]
+    throttle_classes = [KeyThrottle]
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        request.merchant = request.auth.merchant
+        request.actor = Actor.for_key(request.auth)
+        timezone.activate(request.merchant.tzinfo)  # timestamps with the shop's offset
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        timezone.deactivate()
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+def _request_hash(request) -> str:
+    body = json.dumps(request.data, sort_keys=True, default=str) if request.data else ""
+    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
+def idempotent(method):
+    """For a POST handler of a ShopApiView: require an Idempotency-Key and answer a replay with the
+    stored first response. The record is written in the request's own transaction: a second request
+    with the same key waits on the first one's row, then finds its response."""
+
+    @wraps(method)
+    def handler(view, request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key or len(key) > 255:
+            return Response(
+                {"detail": _("Send an Idempotency-Key header (a unique value, such as a UUID, up to 255 characters).")},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        digest = _request_hash(request)
+        records = IdempotencyRecord.objects.for_merchant(request.merchant)
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(merchant=request.merchant, key=key, request_hash=digest)
+                try:
+                    with transaction.atomic():  # a refused request leaves nothing but its stored answer
+                        response = method(view, request, *args, **kwargs)
+                except Exception as error:  # DRF turns it into a response, or raises it again
+                    response = view.handle_exception(error)
+                if response.status_code >= 500:
+                    raise _Retryable(response)
+                record.status_code, record.response = response.status_code, response.data
+                record.save(update_fields=["status_code", "response"])
+                return response
+        except _Retryable as failure:  # nothing stored: the same key may be tried again
+            return failure.response
+        except IntegrityError:
+            record = records.filter(key=key).first()
+            if record is None:  # the first request with this key failed and was rolled back
+                raise
+        if record.request_hash != digest:
+            return Response(
+                {"detail": _("This Idempotency-Key was already used for a different request.")},
+                status=status.HTTP_409_CONFLICT,
+            )
+        if record.status_code is None:
+            return Response(
+                {"detail": _("A request with this Idempotency-Key is still being processed.")},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(record.response, status=record.status_code, headers={"Idempotent-Replayed": "true"})
+
+    return handler
+
+
+class _Retryable(Exception):
+    def __init__(self, response) -> None:
+        self.response = response
+
+
+def idempotency_purge(*, now=None) -> int:
+    """Forget idempotency keys older than KEEP_IDEMPOTENCY."""
+    cutoff = (now or timezone.now()) - KEEP_IDEMPOTENCY
+    return IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()[0]
+
+
+def api_exception_handler(exc, context):
+    """Django's own errors, as services raise them, answered like DRF's: a message per field."""
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        if "__all__" in detail:
+            detail["detail"] = detail.pop("__all__")
+        exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    return exception_handler(exc, context)
