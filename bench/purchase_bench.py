@@ -158,14 +158,17 @@ class RawWork:
         self.tz = shop.tzinfo
 
     def __call__(self, rng: random.Random) -> None:
-        program, actor, money = self.program, self.counter.actor, amount(rng)
+        self.record(rng.choice(self.member_ids), amount(rng))
+
+    def record(self, member_id: int, money: Decimal) -> None:
+        program, actor = self.program, self.counter.actor
         now = timezone.now()
         today = timezone.localtime(now, self.tz).date()
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 "SELECT id, balance, lifetime_earned, tier_id, paid_tier_id, paid_until, day, day_earned "
                 "FROM rewards_account WHERE member_id = %s FOR UPDATE",
-                [rng.choice(self.member_ids)],
+                [member_id],
             )
             account_id, balance, earned, tier_id, paid_id, paid_until, day, day_earned = cursor.fetchone()
             multiplier = max(
