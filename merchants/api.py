@@ -132,8 +132,14 @@ def _request_hash(request) -> str:
 
 def idempotent(method):
     """For a POST handler of a ShopApiView: require an Idempotency-Key and answer a replay with the
-    stored first response. The record is written in the request's own transaction: a second request
-    with the same key waits on the first one's row, then finds its response."""
+    stored first response.
+
+    The handler runs first and its answer is stored last, in one transaction: the key's unique
+    index makes a second request with the same key (a retry sent while the first still runs) wait
+    for the first to commit, then fail to store its own answer, roll its work back and replay the
+    first one instead. A request that was refused (an error raised) changes nothing and stores
+    nothing: sent again, it is checked again.
+    """
 
     @wraps(method)
     def handler(view, request, *args, **kwargs):
@@ -144,44 +150,29 @@ def idempotent(method):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         digest = _request_hash(request)
-        records = IdempotencyRecord.objects.for_merchant(request.merchant)
         try:
             with transaction.atomic():
-                record = IdempotencyRecord.objects.create(merchant=request.merchant, key=key, request_hash=digest)
-                try:
-                    with transaction.atomic():  # a refused request leaves nothing but its stored answer
-                        response = method(view, request, *args, **kwargs)
-                except Exception as error:  # DRF turns it into a response, or raises it again
-                    response = view.handle_exception(error)
-                if response.status_code >= 500:
-                    raise _Retryable(response)
-                record.status_code, record.response = response.status_code, response.data
-                record.save(update_fields=["status_code", "response"])
+                response = method(view, request, *args, **kwargs)
+                IdempotencyRecord.objects.create(
+                    merchant=request.merchant,
+                    key=key,
+                    request_hash=digest,
+                    status_code=response.status_code,
+                    response=response.data,
+                )
                 return response
-        except _Retryable as failure:  # nothing stored: the same key may be tried again
-            return failure.response
         except IntegrityError:
-            record = records.filter(key=key).first()
-            if record is None:  # the first request with this key failed and was rolled back
+            record = IdempotencyRecord.objects.for_merchant(request.merchant).filter(key=key).first()
+            if record is None:  # not this key's doing: a real integrity problem
                 raise
         if record.request_hash != digest:
             return Response(
                 {"detail": _("This Idempotency-Key was already used for a different request.")},
                 status=status.HTTP_409_CONFLICT,
             )
-        if record.status_code is None:
-            return Response(
-                {"detail": _("A request with this Idempotency-Key is still being processed.")},
-                status=status.HTTP_409_CONFLICT,
-            )
         return Response(record.response, status=record.status_code, headers={"Idempotent-Replayed": "true"})
 
     return handler
-
-
-class _Retryable(Exception):
-    def __init__(self, response) -> None:
-        self.response = response
 
 
 def idempotency_purge(*, now=None) -> int:
