@@ -87,7 +87,6 @@ class Members(ShopApiView):
     def post(self, request):
         data = _valid(s.MemberWriteSerializer, request.data)
         member = member_enroll(merchant=request.merchant, actor=request.actor, source=Source.API, **data)
-        ledger.welcome_bonus(member=member, actor=request.actor)
         return Response(_detail(request, member.pk), status=status.HTTP_201_CREATED)
 
 

@@ -42,6 +42,14 @@ class TestMembers:
         assert (body["phone"], body["balance"], body["tier"], body["vouchers"]) == ("+60129876543", 0, None, [])
         assert body["sms_consent"] is True
 
+    def test_an_enrolled_member_gets_the_welcome_bonus_once(self, api, program):
+        program.welcome_bonus = 50
+        program.save()
+        body = api.post("/api/v1/members/", {"first_name": "Ben", "email": "ben@example.com"}).json()
+        assert body["balance"] == 50
+        history = api.get(f"/api/v1/members/{body['id']}/history/").json()["results"]
+        assert [(e["kind"], e["points"]) for e in history] == [("bonus", 50)]
+
     def test_enrolling_a_phone_another_member_has_is_refused_in_plain_words(self, api, customer):
         response = api.post("/api/v1/members/", {"first_name": "Copy", "phone": "+60 12-345 6789"})
         assert response.status_code == 400
