@@ -187,6 +187,9 @@ IMPORT_INLINE_ROWS = env.int("IMPORT_INLINE_ROWS", default=1000)
 IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=5000)
 # Campaigns: at most one marketing message per member in this many days.
 CAMPAIGN_CAP_DAYS = env.int("CAMPAIGN_CAP_DAYS", default=3)
+# Webhooks to addresses on this machine or a private network: refused unless allowed (development, or a
+# shop running its own copy on its LAN).
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)
 # Sending a campaign is queued as this many tasks at once, each claiming its own batches.
 CAMPAIGN_SEND_WORKERS = env.int("CAMPAIGN_SEND_WORKERS", default=2)
 # Threads writing a big import's chunks side by side, each on its own connection (rewards.imports.jobs.Pipeline).

@@ -13,19 +13,24 @@ day has passed. Each request carries:
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .models import DeliveryStatus, Merchant, User, WebhookDelivery, WebhookEndpoint
 from .services import audit_record
@@ -83,6 +88,18 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"sha256={digest}"
 
 
+def _private(url: str) -> bool:
+    """Does the URL's host resolve to this machine or a private network? A shop's webhook must not
+    be a way to reach the servers behind ours (settings.WEBHOOKS_ALLOW_PRIVATE allows it, for
+    development and for a shop's own LAN install)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return False  # unresolvable: the request fails on its own, with its own error
+    return any(not ipaddress.ip_address(address.split("%")[0]).is_global for address in addresses)
+
+
 def deliver(*, delivery_id: int, now: datetime | None = None) -> WebhookDelivery | None:
     """Send one delivery if it is due; record the answer; schedule the next try or give up."""
     now = now or timezone.now()
@@ -113,13 +130,16 @@ def deliver(*, delivery_id: int, now: datetime | None = None) -> WebhookDelivery
             },
         )
         code, error = None, ""
-        try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-                code = response.status
-        except urllib.error.HTTPError as answer:
-            code, error = answer.code, f"HTTP {answer.code}"
-        except (urllib.error.URLError, OSError, ValueError) as failure:
-            error = str(getattr(failure, "reason", failure))[:300]
+        if not settings.WEBHOOKS_ALLOW_PRIVATE and _private(delivery.endpoint.url):
+            error = _("This address is on a private network; webhooks go to public addresses only.")
+        else:
+            try:
+                with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+                    code = response.status
+            except urllib.error.HTTPError as answer:
+                code, error = answer.code, f"HTTP {answer.code}"
+            except (urllib.error.URLError, OSError, ValueError) as failure:
+                error = str(getattr(failure, "reason", failure))[:300]
         delivery.attempts += 1
         delivery.response_code, delivery.error = code, error
         if code is not None and 200 <= code < 300:

@@ -27,7 +27,8 @@ def endpoint(merchant, owner):
 
 
 @pytest.fixture
-def receiver():
+def receiver(settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True  # the receiver stands in for the shop's server, on 127.0.0.1
     receiver = Receiver()
     yield receiver
     receiver.server.shutdown()

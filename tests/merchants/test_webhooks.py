@@ -52,7 +52,8 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver(settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True  # the receiver stands in for the shop's server, on 127.0.0.1
     receiver = Receiver()
     yield receiver
     receiver.server.shutdown()
@@ -155,6 +156,15 @@ def test_enrolment_redemption_tier_and_expiry_events(
     ]  # fmt: skip
     expired = json.loads(receiver.requests[-1][1])["data"]
     assert (expired["member"], expired["points"], expired["balance"]) == (joined.pk, 50, 0)
+
+
+def test_a_private_address_is_refused_when_not_allowed(merchant, owner, receiver, buy, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = False  # production: our own servers are not a shop's webhook
+    webhooks.endpoint_save(merchant=merchant, url=receiver.url, events=["purchase.recorded"], by=owner.user)
+    buy("10")
+    delivery = webhooks.deliver(delivery_id=WebhookDelivery.objects.get().pk)
+    assert receiver.requests == []
+    assert (delivery.status, "private network" in delivery.error) == (DeliveryStatus.PENDING, True)
 
 
 def test_a_shop_without_webhooks_writes_nothing(merchant, buy):
