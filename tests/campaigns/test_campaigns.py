@@ -237,3 +237,16 @@ def test_the_bonus_offer_goes_to_each_member_who_got_it_once(merchant, make_camp
     Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENDING)
     sending.campaign_send(campaign_id=campaign.pk)
     assert sum(Account.objects.filter(merchant=merchant).values_list("balance", flat=True)) == 50 * len(got)
+
+
+def test_the_holdout_draw_is_unbiased_and_independent():
+    """10% held out, whatever the member ids look like, and a different 10% for each campaign."""
+    ids = range(1, 20_001)
+    share = sum(sending.held_out(7, pk, 10) for pk in ids) / len(ids)
+    assert 0.09 < share < 0.11
+    even = sum(sending.held_out(7, pk, 10) for pk in ids if pk % 2 == 0) / 10_000
+    odd = sum(sending.held_out(7, pk, 10) for pk in ids if pk % 2) / 10_000
+    assert abs(even - odd) < 0.015  # no pattern in the ids leaks into the draw
+    both = sum(sending.held_out(7, pk, 10) and sending.held_out(8, pk, 10) for pk in ids) / len(ids)
+    assert 0.005 < both < 0.015  # about 10% of 10%: campaign 8's holdout is not campaign 7's
+    assert [sending.held_out(7, pk, 10) for pk in ids] == [sending.held_out(7, pk, 10) for pk in ids]
