@@ -166,7 +166,9 @@ class TestVariants:
         assert {m.variant for m in Message.objects.filter(campaign=campaign)} == {"a", "b"}
         assert len(mail.outbox) == len(members)
 
-    def test_the_report_names_the_version_that_converts_better(self, merchant, program, make_campaign, buy):
+    def test_the_report_names_the_version_that_converts_better(
+        self, merchant, program, make_campaign, buy, manager_client
+    ):
         campaign = make_campaign(ab_test=True, b_body="B", status=CampaignStatus.SENT, started_at=timezone.now())
         members = opted_in(merchant, 400)
         for i, who in enumerate(members):
@@ -180,6 +182,8 @@ class TestVariants:
         report = campaign_report(campaign=campaign)
         assert (report.variants["a"].conversion, report.variants["b"].conversion) == (0.1, 0.4)
         assert report.better_variant == "b"
+        page = manager_client.get(reverse("campaigns:campaign", args=[campaign.pk])).text
+        assert "Version B converts better, beyond chance." in page
 
     def test_version_b_needs_something_different(self, merchant, everyone, manager_client):
         response = manager_client.post(
