@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import content, sending, services
-from campaigns.models import Campaign, CampaignStatus, Channel, Message, MessageStatus, Offer, Repeat, Segment
+from campaigns.models import Campaign, CampaignStatus, Channel, Message, MessageStatus, Offer, Repeat, Segment, Trigger
 from campaigns.report import campaign_report
 from merchants.actors import Actor
 from rewards import ledger
@@ -235,3 +235,23 @@ def test_the_preview_shows_a_sample_voucher_code(merchant, program, make_campaig
     campaign = make_campaign(offer=Offer.VOUCHER, reward=RewardFactory(merchant=merchant), body="{voucher_code}")
     _subject, text = content.render(campaign, MemberFactory(merchant=merchant))
     assert text.startswith(content.SAMPLE_CODE)
+
+
+@pytest.mark.parametrize("trigger", [t for t in Trigger.values if t])
+def test_every_trigger_says_when_it_runs_on_its_page(trigger, merchant, program, make_campaign, manager_client):
+    campaign = make_campaign(
+        trigger=trigger, trigger_days=3, body="{changes} {survey_link} {expiring_points} {reward}",
+        status=CampaignStatus.ACTIVE, started_at=timezone.now(),
+    )  # fmt: skip
+    page = manager_client.get(reverse("campaigns:campaign", args=[campaign.pk]))
+    assert page.status_code == 200
+    assert "Runs every day" in page.text or "next morning" in page.text
+
+
+@pytest.mark.parametrize("offer", [o for o in Offer.values if o])
+def test_every_offer_is_described_on_its_page(offer, merchant, program, make_campaign, manager_client):
+    reward = RewardFactory(merchant=merchant, name="Free dry")
+    campaign = make_campaign(offer=offer, bonus_points=25, reward=reward, multiplier=Decimal(3), offer_days=5)
+    text = manager_client.get(reverse("campaigns:campaign", args=[campaign.pk])).text
+    expected = {"bonus": "25 bonus points", "multiplier": "Points times 3", "voucher": "A voucher for “Free dry”"}
+    assert expected[offer] in text
