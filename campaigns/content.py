@@ -19,6 +19,8 @@ from rewards.models import Redemption, Reward
 from rewards.selectors import points_expiring
 
 from .models import Campaign, Channel, Message, Offer
+from .survey import survey_url
+from .triggers import change_lines
 
 PLACEHOLDERS = (
     "first_name", "name", "shop", "balance", "tier", "bonus", "multiplier", "offer_until", "voucher_code",
@@ -100,8 +102,7 @@ def offer_until(campaign: Campaign, sent_at: datetime | None) -> date:
 
 
 def _describe_changes(changes: list) -> str:
-    from .triggers import change_lines  # the trigger that found the changes also words them
-
+    """The program changes a message tells, one per line (campaigns.triggers words them)."""
     return "\n".join(f"- {line}" for line in change_lines(changes))
 
 
@@ -142,8 +143,6 @@ def personalise(
         values["expiring_points"] = number_text(points)
         values["expiry_date"] = date_text(day) if day else ""
     if "{survey_link}" in text:
-        from .survey import survey_url
-
         values["survey_link"] = survey_url(member=member, message=message)
     return text.format_map(values)
 

@@ -41,6 +41,13 @@ class Page(PageNumberPagination):
     max_page_size = 200
 
 
+def _paginated(view, request, items, serializer_class) -> Response:
+    """A page of `items` as `serializer_class` writes them, with count, next and previous."""
+    paginator = Page()
+    page = paginator.paginate_queryset(items, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
 def paginated(serializer_class, name: str):
     """The schema of a page of results, as Page answers it."""
     return inline_serializer(
@@ -75,9 +82,7 @@ class Members(ShopApiView):
         if card := query.get("card", "").strip():
             found = member_by_card(merchant=request.merchant, number=card)
             members = members.filter(pk=found.pk if found else None)
-        paginator = Page()
-        page = paginator.paginate_queryset(members, request, view=self)
-        return paginator.get_paginated_response(s.MemberSerializer(page, many=True).data)
+        return _paginated(self, request, members, s.MemberSerializer)
 
     @extend_schema(
         summary="Enrol a member", request=s.MemberWriteSerializer, responses={201: s.MemberDetailSerializer},
@@ -141,9 +146,7 @@ class MemberHistory(ShopApiView):
         member = _member(request, pk)
         account = getattr(member, "account", None)
         entries = member_history(account=account) if account else []
-        paginator = Page()
-        page = paginator.paginate_queryset(entries, request, view=self)
-        return paginator.get_paginated_response(s.EntrySerializer(page, many=True).data)
+        return _paginated(self, request, entries, s.EntrySerializer)
 
 
 class Purchases(ShopApiView):
@@ -209,9 +212,7 @@ class Rewards(ShopApiView):
         rewards = Reward.objects.for_merchant(request.merchant).order_by("points_cost", "name")
         if request.query_params.get("available") in ("1", "true"):
             rewards = rewards.filter(is_active=True)
-        paginator = Page()
-        page = paginator.paginate_queryset(rewards, request, view=self)
-        return paginator.get_paginated_response(s.RewardSerializer(page, many=True).data)
+        return _paginated(self, request, rewards, s.RewardSerializer)
 
 
 def _redemptions(request):
@@ -243,9 +244,7 @@ class Redemptions(ShopApiView):
     def get(self, request):
         code = _valid(s.VoucherSearchSerializer, request.query_params).get("code", "").strip().upper()
         found = _redemptions(request).filter(code=code) if code else _redemptions(request).none()
-        paginator = Page()
-        page = paginator.paginate_queryset(found, request, view=self)
-        return paginator.get_paginated_response(s.RedemptionSerializer(page, many=True).data)
+        return _paginated(self, request, found, s.RedemptionSerializer)
 
 
 class RedemptionDetail(ShopApiView):
