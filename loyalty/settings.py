@@ -215,7 +215,7 @@ X_FRAME_OPTIONS = "DENY"
 # at once); otherwise each process's memory, where cached rules live at most a minute.
 REDIS_URL = env("REDIS_URL", default="")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    "default": {"BACKEND": "loyalty.cache.PooledRedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }

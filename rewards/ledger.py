@@ -12,6 +12,7 @@ for one member queue up instead of racing on the balance. Invariants, tested on 
 import hashlib
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
@@ -28,7 +29,7 @@ from django.utils.translation import gettext as _
 from members.models import Member, random_code
 from merchants import webhooks
 from merchants.actors import Actor
-from merchants.db import Blueprint, insert_many
+from merchants.db import Blueprint, insert_many, insert_statement
 from merchants.locales import currency_decimals
 from merchants.models import Location, Merchant, Role, WebhookEvent
 from merchants.services import audit_record
@@ -189,6 +190,7 @@ def credit_expiry(program: Program, at: datetime) -> datetime | None:
 _ENTRIES = Blueprint(Entry)
 _ACCOUNTS = Blueprint(Account)
 _TIER_CHANGES = Blueprint(TierChange)
+_PURCHASES = Blueprint(Purchase)
 
 
 def _entry(account: Account, *, kind: str, points: int, actor: Actor, **fields: Any) -> Entry:
@@ -321,6 +323,13 @@ def _earn_points(
     return points, reason
 
 
+# What a purchase changes on the account, written by purchase_record and purchase_record_quick.
+PURCHASE_ACCOUNT_FIELDS = [
+    "balance", "lifetime_earned", "lifetime_spend", "purchase_count", "qualifying_total", "tier", "tier_until",
+    "day", "day_earned", "last_activity_at", "last_purchase_at",
+]  # fmt: skip
+
+
 @transaction.atomic
 def purchase_record(
     *,
@@ -395,21 +404,7 @@ def purchase_record(
     if program.is_stamps:
         _stamp_card_full(program, account, entries, actor, now)
     Entry.objects.bulk_create(entries)
-    account.save(
-        update_fields=[
-            "balance",
-            "lifetime_earned",
-            "lifetime_spend",
-            "purchase_count",
-            "qualifying_total",
-            "tier",
-            "tier_until",
-            "day",
-            "day_earned",
-            "last_activity_at",
-            "last_purchase_at",
-        ]
-    )
+    account.save(update_fields=PURCHASE_ACCOUNT_FIELDS)
     if tier_change:
         _tier_changed(tier_change)
     webhooks.emit(
@@ -421,6 +416,145 @@ def purchase_record(
         },
     )  # fmt: skip
     return purchase
+
+
+def purchase_record_quick(
+    *,
+    merchant: Merchant,
+    member_id: int,
+    amount: Decimal,
+    actor: Actor,
+    receipt: str = "",
+    location_id: int | None = None,
+    only_if: tuple[str, list] | None = None,
+    also: Callable[[Purchase, str], tuple[str, list]] | None = None,
+) -> Purchase | None:
+    """purchase_record's common case in two statements and no lock, for the API's hot path
+    (rewards.api.hot), where every round trip to the database counts.
+
+    The first reads the member's account, checking the member (this shop's, not erased) and the
+    location, and takes the purchase's id. The rules are then applied by the same helpers
+    purchase_record uses (_earn_points, _promote, credit_expiry, _entry). The second statement
+    writes the purchase, its ledger line, the account and any tier promotion together, on one
+    condition: the account is still as it was read (compare and set, where purchase_record locks
+    the row first). If another write came in between, nothing is written and this returns None, as
+    it does for all
+    it leaves to purchase_record: a stamp card, a referred member's first purchase, a shop with
+    webhooks for purchases (or for tier changes, when the purchase promotes), an amount the shop refuses, an unknown member or
+    location, a member with no account yet. The caller then calls purchase_record.
+
+    `only_if` is a condition the first statement also checks (the API: its key is still valid);
+    `also` adds one more INSERT to the second, made from the purchase (the API's idempotency
+    record) with merchants.db.insert_statement(row, after=<the name it is given>), so that it is
+    written only with the purchase. Runs in autocommit, each statement its own
+    transaction; PostgreSQL only (elsewhere it returns None).
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return None
+    program, tiers = rules_for(merchant)
+    if program.is_stamps or webhooks.subscribed(merchant.pk, WebhookEvent.PURCHASE_RECORDED):
+        return None
+    try:
+        amount = money_check(merchant, amount, limit=program.max_purchase)
+    except LedgerError:
+        return None
+    location_id = location_id or (actor.location.pk if actor.location else None)
+    condition, condition_params = only_if or ("TRUE", [])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _QUICK.read.replace("{only_if}", condition),
+            [location_id, merchant.pk, member_id, merchant.pk, *condition_params],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        *values, referred_by_id, purchase_id, found_location_id = row
+        account = Account.from_db(connection.alias, _QUICK.attnames, values)
+        if location_id is not None and found_location_id is None:
+            return None
+        if program.referral_bonus and referred_by_id and account.purchase_count == 0:
+            return None
+        before = [getattr(account, f.attname) for f in _QUICK.compared]
+        now = timezone.now()
+        today = local_today(merchant, now)
+        points, _why = _earn_points(program, account, tiers, amount, today, now)
+        if account.day != today:
+            account.day, account.day_earned = today, 0
+        account.day_earned += points
+        account.purchase_count += 1
+        account.lifetime_spend += amount
+        account.qualifying_total += amount if program.tier_basis == "spend" else points
+        account.last_activity_at = account.last_purchase_at = now
+        change = _promote(account, tiers, program, today)
+        if change is not None and webhooks.subscribed(merchant.pk, WebhookEvent.TIER_CHANGED):
+            return None
+        location = Location(pk=location_id, merchant_id=merchant.pk) if location_id else None
+        purchase = _PURCHASES.new(
+            id=purchase_id, merchant_id=merchant.pk, account=account, amount=amount, points=points, receipt=receipt,
+            location=location, created_at=now, request_hash=request_hash(member=member_id, amount=amount, receipt=receipt),
+            **_actor_fields(actor),
+        )  # fmt: skip
+        writes = [insert_statement(purchase, after="u")]
+        if points:
+            reason = receipt and _("Receipt %(receipt)s") % {"receipt": receipt}
+            entry = _entry(
+                account, kind=Kind.EARN, points=points, actor=actor, purchase=purchase, reason=reason,
+                location=location, expires_at=credit_expiry(program, now), created_at=now,
+            )  # fmt: skip
+            writes.append(insert_statement(entry, after="u"))
+        if change is not None:
+            writes.append(insert_statement(change, after="u"))
+        if also is not None:
+            writes.append(also(purchase, "u"))
+        after = [f.get_db_prep_save(getattr(account, f.attname), connection) for f in _QUICK.updated]
+        same = [f.get_db_prep_save(value, connection) for f, value in zip(_QUICK.compared, before, strict=True)]
+        params = [*after, account.pk, *same]
+        params += [p for _sql, write_params in writes for p in write_params]
+        ctes = "".join(f", w{n} AS ({sql})" for n, (sql, _params) in enumerate(writes))
+        cursor.execute(f"WITH u AS ({_QUICK.update}){ctes} SELECT count(*) FROM u", params)  # noqa: S608
+        if cursor.fetchone()[0] != 1:
+            return None  # the account changed since it was read: purchase_record takes it, locked
+    purchase._state.adding, purchase._state.db = False, connection.alias
+    return purchase
+
+
+class _QuickStatements:
+    """purchase_record_quick's statements, built once from the models."""
+
+    def __init__(self) -> None:
+        fields = Account._meta.concrete_fields
+        self.attnames = [f.attname for f in fields]
+        self.updated = [Account._meta.get_field(name) for name in PURCHASE_ACCOUNT_FIELDS]
+        # What the rules read: the account is written only if none of it changed in between.
+        read = ["balance", "lifetime_earned", "lifetime_spend", "purchase_count", "qualifying_total", "tier",
+                "tier_until", "paid_tier", "paid_until", "day", "day_earned", "boost_until"]  # fmt: skip
+        self.compared = [Account._meta.get_field(name) for name in read]
+        self._fields = fields
+        self._read = self._update = ""
+
+    @property
+    def read(self) -> str:
+        if not self._read:
+            columns = ", ".join(f"a.{connection.ops.quote_name(f.column)}" for f in self._fields)
+            self._read = (
+                f"SELECT {columns}, m.referred_by_id, nextval(pg_get_serial_sequence('rewards_purchase', 'id')), "  # noqa: S608
+                "(SELECT l.id FROM merchants_location l WHERE l.id = %s AND l.merchant_id = %s) "
+                "FROM rewards_account a JOIN members_member m ON m.id = a.member_id "
+                "WHERE a.member_id = %s AND m.merchant_id = %s AND m.erased_at IS NULL AND ({only_if})"
+            )
+        return self._read
+
+    @property
+    def update(self) -> str:
+        if not self._update:
+            quote = connection.ops.quote_name
+            sets = ", ".join(f"{quote(f.column)} = %s" for f in self.updated)
+            same = " AND ".join(f"{quote(f.column)} IS NOT DISTINCT FROM %s" for f in self.compared)
+            self._update = f"UPDATE rewards_account SET {sets} WHERE id = %s AND {same} RETURNING id"  # noqa: S608
+        return self._update
+
+
+_QUICK = _QuickStatements()
 
 
 def _referral_bonus(program: Program, account: Account, referrer: Account, actor: Actor, now: datetime) -> list[Entry]:

@@ -28,6 +28,16 @@ class TestKeys:
         assert not Purchase.objects.exists()
 
 
+    def test_each_key_has_its_own_rate_and_is_told_when_to_retry(self, api, reader, customer, settings):
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_key": "2/day"}}
+        assert [api.get("/api/v1/rewards/").status_code for _ in range(2)] == [200, 200]
+        third = api.post("/api/v1/purchases/", {"member": customer.pk, "amount": "10.00"})
+        assert third.status_code == 429
+        assert 0 < int(third.headers["Retry-After"]) <= 86400
+        assert not Purchase.objects.exists()
+        assert reader.get("/api/v1/rewards/").status_code == 200  # another key, its own count
+
+
 class TestMembers:
     def test_find_by_phone_in_local_form_email_or_card(self, api, customer):
         for params in ({"phone": "012-345 6789"}, {"email": "AMINAH@example.com"}, {"card": customer.card_number}):
