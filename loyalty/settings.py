@@ -5,11 +5,13 @@ embedded default (SQLite in a local file, a Celery broker that needs no server).
 """
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -43,10 +45,12 @@ INSTALLED_APPS = [
     "members",
     "rewards",
     "campaigns",
+    "axes",  # failed sign-ins and lockouts (staff login and admin)
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -57,6 +61,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "merchants.middleware.MerchantMiddleware",
+    # Last, as django-axes asks: it turns a sign-in refused for a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "loyalty.urls"
@@ -71,6 +77,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",
+                "django.template.context_processors.csp",  # csp_nonce for the few script tags
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "merchants.context_processors.console",
@@ -99,7 +106,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "merchants.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# django-axes' backend comes first: it refuses a locked-out sign-in before the password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -208,8 +216,58 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = HTTPS
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SESSION_COOKIE_AGE = 60 * 60 * 12  # a shift; re-login after half a day
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Card, invitation and password-reset links carry secrets in their path: never send them to another site.
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Sessions end after this long without a request: a counter tablet left signed in overnight asks for
+# the password again in the morning. Use moves the expiry on (loyalty.sessions, which saves the session
+# every few minutes of use rather than on every request as SESSION_SAVE_EVERY_REQUEST would).
+SESSION_ENGINE = "loyalty.sessions"
+SESSION_COOKIE_AGE = 60 * env.int("SESSION_IDLE_MINUTES", default=8 * 60)
+SESSION_COOKIE_HTTPONLY = True  # no script reads the session cookie
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+
+# Content Security Policy (Django's own middleware): scripts and styles only from our static files, or
+# inline with this response's nonce (htmx's and django-htmx's script tags carry it). No inline event
+# handlers, no eval (htmx runs with allowEval off), nothing from another host: the app works offline on
+# a shop's LAN. Frames: none, like X_FRAME_OPTIONS.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+# The API's docs pages (drf-spectacular's Swagger UI and ReDoc, served from our static files) build their
+# styles at run time and draw icons from data: URLs; ReDoc searches in a blob: worker. Only those two
+# pages get this policy (loyalty/urls.py). Scripts stay as strict: both pages load only script files.
+API_DOCS_CSP = SECURE_CSP | {
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],  # a nonce here would make browsers ignore unsafe-inline
+    "img-src": [CSP.SELF, "data:"],
+    "worker-src": [CSP.SELF, "blob:"],
+}
+
+# Staff sign-in (the console's and the admin's) locks after repeated failures (django-axes). The lock
+# is per email and client address together, so someone guessing a shop owner's password locks out only
+# themselves, not the owner at the counter. It lifts LOGIN_COOLOFF_MINUTES after the last counted failure;
+# tries while locked do not extend it. A successful sign-in clears the count. Members sign in with a
+# one-time code (members.portal), which has its own limits.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"  # the login forms' field (the user's email), not User.USERNAME_FIELD
+AXES_USERNAME_CALLABLE = "merchants.lockout.lockout_username"
+AXES_LOCKOUT_CALLABLE = "merchants.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Only failed attempts are kept (they expire with the cool-off); the audit log records what staff do.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False  # no banner on every manage.py command
 
 # Cache: Redis when there is one (shared by all processes, so a rule change reaches every worker
 # at once); otherwise each process's memory, where cached rules live at most a minute.

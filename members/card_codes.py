@@ -27,6 +27,11 @@ class _InlineSVGWriter(SVGWriter):
         self._root.setAttribute("preserveAspectRatio", "none")  # bars stretch with the box, never crop
         self._root.setAttribute("class", "barcode")
         self._root.setAttribute("aria-hidden", "true")
+        # The background as a fill attribute, not the writer's style attribute: the CSP refuses inline
+        # styles, and the white behind the bars would turn black.
+        for background in self._group.getElementsByTagName("rect"):
+            background.removeAttribute("style")
+            background.setAttribute("fill", self.background)
 
     def _create_module(self, xpos: float, ypos: float, width: float, color: str) -> None:
         if color == self.background:

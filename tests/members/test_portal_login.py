@@ -221,9 +221,11 @@ def test_a_code_asked_at_one_shop_does_not_open_another_shops_page(client, merch
 
 
 def code_page(client: Client, merchant, local: str, e164: str) -> str:
-    """The code page as this visitor sees it, with the number they typed and the CSRF token blanked out."""
+    """The code page as this visitor sees it, with the number they typed, the CSRF token and the CSP nonce
+    (new on every response) blanked out."""
     html = client.get(code_url(merchant)).content.decode()
     html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+    html = re.sub(r'nonce="[^"]+"', "", html)
     assert local in html
     return html.replace(local, "PHONE").replace(e164, "PHONE")
 
