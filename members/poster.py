@@ -1,6 +1,6 @@
 """The printable sign-up poster: the shop's name, an invitation and a big QR code to /j/<shop>/.
 
-The PDF embeds its fonts (vendored in static/fonts, so no system font is needed) and draws the QR
+The PDF embeds its fonts (vendored in static/fonts, so no system font is needed; Thai from Loma) and draws the QR
 code as vector squares, sharp at any print size. Text is in the shop's language, not the manager's:
 the poster hangs in the shop for its customers.
 """
@@ -61,9 +61,12 @@ def qr_png(merchant: Merchant) -> bytes:
 def _fonts(pdf: FPDF) -> None:
     pdf.add_font("DejaVu", "", FONTS / "DejaVuSans.ttf")
     pdf.add_font("DejaVu", "B", FONTS / "DejaVuSans-Bold.ttf")
-    # Thai script (a later issue) needs a font with Thai glyphs, e.g. Noto Sans Thai vendored here
-    # with its licence, added with pdf.add_font(...) and set as a fallback with
-    # pdf.set_fallback_fonts([...]), plus pdf.set_text_shaping(True) (uharfbuzz) to place its marks.
+    # DejaVu has no Thai: Loma (TLWG, vendored with its licence) draws it, and HarfBuzz (uharfbuzz)
+    # shapes it, stacking vowel and tone marks where they belong.
+    pdf.add_font("Loma", "", FONTS / "Loma.ttf")
+    pdf.add_font("Loma", "B", FONTS / "Loma-Bold.ttf")
+    pdf.set_fallback_fonts(["Loma"])
+    pdf.set_text_shaping(True)
 
 
 def _fit(pdf: FPDF, text: str, *, style: str, largest: float, smallest: float, wrapped: float) -> tuple[str, float]:

@@ -1,11 +1,13 @@
-"""Sets request.merchant and request.staff for signed-in staff, and the shop's time zone."""
+"""Sets request.merchant and request.staff for signed-in staff, the shop's time zone, and the
+language of the console: the person's own choice, else their browser's (LocaleMiddleware's pick)."""
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from .models import Staff
+from .models import Staff, User
 
 SESSION_KEY = "merchant_id"
 
@@ -32,7 +34,22 @@ class MerchantMiddleware:
                 request.staff = staff
                 request.merchant = staff.merchant
                 timezone.activate(staff.merchant.tzinfo)
+            _console_language(request)
         try:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+def _console_language(request: HttpRequest) -> None:
+    """The language picker (Django's set_language) leaves a cookie; the choice is kept on the
+    person, so it follows them to the counter's tablet. Without one, the browser's language.
+    (The shop's own language is for what its members read: messages, the poster, the card.)"""
+    user = request.user
+    picked = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    if picked in dict(settings.LANGUAGES) and picked != user.language:
+        User.objects.filter(pk=user.pk).update(language=picked)
+        user.language = picked
+    if user.language:
+        translation.activate(user.language)
+        request.LANGUAGE_CODE = user.language

@@ -70,6 +70,16 @@ def test_the_poster_is_in_the_shops_language_with_its_own_script(merchant, writt
     assert "Кав'ярня «Ранок»" in written
 
 
+def test_a_thai_shops_poster_draws_its_thai_with_the_thai_font(merchant, written):
+    merchant.language = "th"
+    merchant.name = "ร้านกาแฟบ้านสวน"
+
+    pdf = poster.poster_pdf(merchant)
+
+    assert "ร้านกาแฟบ้านสวน" in written
+    assert re.search(rb"/BaseFont /[A-Z]{6}\+Loma", pdf)  # DejaVu has no Thai glyphs: Loma draws them
+
+
 def test_the_qr_png_is_a_png(manager_client, merchant):
     response = manager_client.get(reverse("poster:png"))
 
