@@ -23,7 +23,6 @@ class PooledRedisCacheClient(RedisCacheClient):
             client = self._clients[id(pool)] = self._client(connection_pool=pool)
         return client
 
-
     def incr(self, key, delta):
         # One round trip where Django's takes two (EXISTS, then INCRBY), and no race between them:
         # a missing key still raises ValueError, as the cache API says.

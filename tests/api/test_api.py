@@ -27,7 +27,6 @@ class TestKeys:
         assert response.status_code == 403
         assert not Purchase.objects.exists()
 
-
     def test_each_key_has_its_own_rate_and_is_told_when_to_retry(self, api, reader, customer, settings):
         settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_key": "2/day"}}
         assert [api.get("/api/v1/rewards/").status_code for _ in range(2)] == [200, 200]
