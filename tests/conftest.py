@@ -4,6 +4,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 
 from loyalty.celery import app as celery_app
 from members.sms import MemoryBackend
@@ -51,6 +52,16 @@ def _fresh_cache(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _english_to_start():
+    """Each test starts in English. A request in another language leaves it active in the thread
+    (LocaleMiddleware activates one per request and never deactivates), so a later test calling a
+    service directly would otherwise read its messages in that language."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

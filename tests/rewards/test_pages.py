@@ -887,7 +887,7 @@ def test_pages_in_hungarian_show_forints_without_decimals(db):
     assert response.status_code == 200
     assert "12\xa0500\xa0Ft" in response.text
     refused = browser.post(reverse("rewards:purchase", args=[member.pk]), {"key": "huf-2", "amount": "10,5"})
-    assert refused.context["purchase_form"].errors["amount"] == ["HUF amounts have no decimals."]
+    assert refused.context["purchase_form"].errors["amount"] == ["HUF pénznemben nincsenek tizedesjegyek."]
     assert not Purchase.objects.filter(idempotency_key="huf-2").exists()
 
 
