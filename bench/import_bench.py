@@ -11,11 +11,18 @@ pool), fed through the broker. Each step is timed from the moment the page would
 moment the job's status moves on (what the owner sees on the progress bar); memory is the worker
 process's peak resident set during the step (VmHWM, reset before each step). Then the same file
 goes through again, which must change nothing. Prints each run and the median; deletes the shop.
+
+Two references, measured in each run: PostgreSQL's COPY of the same file into a table of text
+columns (reading the file, nothing checked), and COPY of the rows the import wrote (members,
+accounts, ledger lines, consents, tags, tier changes) into empty copies of their tables, with their
+indexes and checks but no foreign keys: the floor of writing what the import writes. --json writes
+every figure to a file (bench/run.py reads it).
 """
 
 import argparse
 import csv
 import io
+import json
 import os
 import random
 import statistics
@@ -65,20 +72,30 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000, help="customers in the file (default 100000)")
     parser.add_argument("--bad", type=float, default=0.01, help="share of rows with a mistake (default 0.01)")
     parser.add_argument("--runs", type=int, default=3, help="runs, each with a shop and a worker of its own")
+    parser.add_argument("--json", type=Path, help="write the figures to this file as JSON")
     args = parser.parse_args()
     refuse_unless_local()
-    data = customer_file(args.rows, args.bad)
+    figures = measure(args.rows, args.bad, args.runs)
+    print("\nMedian of", args.runs, "runs:")
+    for name, value in figures["median"].items():
+        print(f"  {name:34} {value:8.1f}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+def measure(rows: int, bad: float, runs: int) -> dict:
+    """`runs` runs on a file of `rows` customers: each run's figures and their medians."""
+    data = customer_file(rows, bad)
     print(
-        f"File: {args.rows:,} rows, {len(data) / 1e6:.1f} MB of CSV. Broker {urlsplit(settings.CELERY_BROKER_URL).scheme}, "
+        f"File: {rows:,} rows, {len(data) / 1e6:.1f} MB of CSV. Broker {urlsplit(settings.CELERY_BROKER_URL).scheme}, "
         f"{settings.IMPORT_WRITERS} writers, chunks of {settings.IMPORT_CHUNK_ROWS:,} rows, {os.cpu_count()} CPUs."
     )
     settings.IMPORT_INLINE_ROWS = 0  # every check and import goes to the worker, as a big file's do
     queue = f"import-bench-{uuid.uuid4().hex[:8]}"
     celery_app.conf.task_default_queue = queue
-    results = [run(data, queue, args.rows) for _ in range(args.runs)]
-    print("\nMedian of", len(results), "runs:")
-    for name in results[0]:
-        print(f"  {name:34} {statistics.median(r[name] for r in results):8.1f}")
+    results = [run(data, queue, rows) for _ in range(runs)]
+    median = {name: statistics.median(r[name] for r in results) for name in results[0]}
+    return {"rows": rows, "csv_mb": len(data) / 1e6, "runs": runs, "median": median, "per_run": results}
 
 
 def run(data: bytes, queue: str, rows: int) -> dict[str, float]:
@@ -110,10 +127,53 @@ def run(data: bytes, queue: str, rows: int) -> dict[str, float]:
         members = Member.objects.for_merchant(shop).count()
         entries = PointsEntry.objects.filter(merchant=shop).count()
         print(f"       shop now: {members:,} members, {entries:,} ledger entries")
+        figures["COPY of the file, s"] = copy_file(data)
+        figures["COPY of the rows written, s"], written = copy_written(shop)
+        print(
+            f"  references: COPY of the file {figures['COPY of the file, s']:.1f} s, COPY of the "
+            f"{written:,} rows the import wrote {figures['COPY of the rows written, s']:.1f} s"
+        )
     finally:
         worker.stop()
         shop_delete(shop)
     return figures
+
+
+def copy_file(data: bytes) -> float:
+    """Seconds for PostgreSQL's COPY of the customer file into a table of text columns."""
+    columns = ", ".join(f"c{n} text" for n in range(len(HEADER)))
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE bench_copy_file ({columns})")
+        try:
+            started = time.perf_counter()
+            with cursor.copy("COPY bench_copy_file FROM STDIN (FORMAT csv, HEADER true)") as copy:
+                copy.write(data)
+            return time.perf_counter() - started
+        finally:
+            cursor.execute("DROP TABLE bench_copy_file")
+
+
+def copy_written(shop: Merchant) -> tuple[float, int]:
+    """Seconds for COPY of the rows the import wrote into empty copies of their tables (indexes and
+    checks, no foreign keys), and how many rows. The rows are read out first, untimed."""
+    tables = [model._meta.db_table for model in IMPORTED]
+    seconds, rows = 0.0, 0
+    with connection.cursor() as cursor:
+        for table in tables:
+            out = f"COPY (SELECT * FROM {table} WHERE merchant_id = {int(shop.pk)}) TO STDOUT (FORMAT binary)"  # noqa: S608 - our own names
+            with cursor.copy(out) as copy:
+                data = b"".join(bytes(block) for block in copy)
+            cursor.execute(f"SELECT count(*) FROM {table} WHERE merchant_id = %s", [shop.pk])  # noqa: S608
+            rows += cursor.fetchone()[0]
+            cursor.execute(f"CREATE TABLE bench_copy_{table} (LIKE {table} INCLUDING ALL)")
+            try:
+                started = time.perf_counter()
+                with cursor.copy(f"COPY bench_copy_{table} FROM STDIN (FORMAT binary)") as copy:
+                    copy.write(data)
+                seconds += time.perf_counter() - started
+            finally:
+                cursor.execute(f"DROP TABLE bench_copy_{table}")
+    return seconds, rows
 
 
 class Worker:
@@ -227,12 +287,31 @@ def shop_delete(shop: Merchant) -> None:
     """The throwaway shop and everything the import made, table by table in SQL: Django's deletion
     collector would load all 100,000 members to cascade from them one batch at a time."""
     users = list(Staff.objects.filter(merchant=shop).values_list("user_id", flat=True))
-    tables = [model._meta.db_table for model in (*IMPORTED, ImportChunk, ImportRow, ImportJob)]
-    with connection.cursor() as cursor:
-        for table in tables:
-            cursor.execute(f"DELETE FROM {table} WHERE merchant_id = %s", [shop.pk])  # noqa: S608 - our own table names
+    rows_delete(
+        shop,
+        [
+            (PointsEntry, TierChange, ConsentEvent, MemberTag, ImportChunk, ImportRow),
+            (Account, Tag),
+            (Member, ImportJob),
+        ],
+    )
     shop.delete()
     User.objects.filter(pk__in=users).delete()
+
+
+def rows_delete(shop: Merchant, layers: list[tuple[type, ...]]) -> None:
+    """Delete the shop's rows table by table in SQL, a layer of tables at a time, children first.
+
+    Each layer is vacuumed before the next one goes: PostgreSQL checks a foreign key once per
+    deleted parent row with a plan made for any shop, which may read the shop's whole part of a
+    child's merchant index, dead rows included. Without the vacuum, deleting 100,000 members reads
+    the 100,000 dead rows of their consents and tags once per member (minutes, not seconds)."""
+    with connection.cursor() as cursor:
+        for layer in layers:
+            tables = [model._meta.db_table for model in layer]
+            for table in tables:
+                cursor.execute(f"DELETE FROM {table} WHERE merchant_id = %s", [shop.pk])  # noqa: S608 - our own table names
+            cursor.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")
 
 
 if __name__ == "__main__":

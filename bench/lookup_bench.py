@@ -7,10 +7,14 @@ database next to it (createdb/dropdb on 127.0.0.1), migrates it, seeds it with
 `seed_demo --members 100000 --months 1`, times member_search and member_by_card the way the counter
 calls them, prints EXPLAIN ANALYZE for one lookup of each kind, and drops the database again.
 With --compare it measures twice: first with the members app migrated back to before its lookup
-indexes, then with them. See bench/README.md.
+indexes, then with them. With --in-place it measures the demo shop of the database DATABASE_URL
+names, as it is (bench/run.py seeds one for all its measurements). The reference, measured in the
+same run: the same shop's members looked up by primary key through the ORM, the floor of any
+lookup. --runs repeats the timed lookups; each figure is the median of the runs'. See bench/README.md.
 """
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -41,9 +45,17 @@ def main() -> None:
     parser.add_argument("--database", default="loyalty_lookup_bench", help="scratch database name")
     parser.add_argument("--compare", action="store_true", help="measure without the lookup indexes first")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database (and reuse a kept one)")
+    parser.add_argument("--in-place", action="store_true", help="measure DATABASE_URL's demo shop as it is")
+    parser.add_argument("--runs", type=int, default=1, help="runs of the timed lookups (default 1)")
+    parser.add_argument("--json", type=Path, help="write the figures to this file as JSON")
     args = parser.parse_args()
 
     server = local_postgres_url(os.environ.get("DATABASE_URL", ""))
+    if args.in_place:
+        figures = bench(args, reuse=True)
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2))
+        return
     reuse = args.keep and database_exists(server, args.database)
     if not reuse:
         run_pg("dropdb", server, "--if-exists", args.database)
@@ -113,7 +125,8 @@ def database_exists(url: str, name: str) -> bool:
 # Seeding and measuring
 
 
-def bench(args: argparse.Namespace, reuse: bool) -> None:
+def bench(args: argparse.Namespace, reuse: bool) -> dict:
+    """Seed (unless reusing), measure, and return the last measurement's figures by lookup."""
     import django
 
     django.setup()
@@ -122,6 +135,10 @@ def bench(args: argparse.Namespace, reuse: bool) -> None:
     from members.models import Member
     from rewards.management.commands.seed_demo import DEMO_SLUG
 
+    if args.in_place:
+        if not Member.objects.filter(merchant__slug=DEMO_SLUG).exists():
+            sys.exit("--in-place measures the demo shop: run seed_demo first")
+        return measure_all(f"the demo shop, {args.runs} run(s)", args.lookups, args.runs)
     call_command("migrate", verbosity=0)
     if not (reuse and Member.objects.filter(merchant__slug=DEMO_SLUG).exists()):
         started = time.perf_counter()
@@ -131,13 +148,14 @@ def bench(args: argparse.Namespace, reuse: bool) -> None:
         )
     if args.compare:
         call_command("migrate", "members", BEFORE_INDEXES, verbosity=0)
-        measure_all("without the lookup indexes (members migrated back to 0002)", args.lookups)
+        measure_all("without the lookup indexes (members migrated back to 0002)", args.lookups, args.runs)
         call_command("migrate", verbosity=0)
-    measure_all("with the lookup indexes" if args.compare else "as migrated", args.lookups)
+    return measure_all("with the lookup indexes" if args.compare else "as migrated", args.lookups, args.runs)
 
 
 @dataclass
 class Lookup:
+    key: str
     label: str
     samples: list[str]
     run: Callable[[str], int]  # returns how many members it found
@@ -165,34 +183,46 @@ def lookups(count: int) -> list[Lookup]:
     def by_card(number: str) -> int:
         return int(member_by_card(merchant=shop, number=number) is not None)
 
+    def by_id(pk: str) -> int:  # the reference: the primary key's index, through the same ORM
+        return len(Member.objects.for_merchant(shop).filter(pk=int(pk))[:RESULTS])
+
     return [
-        Lookup("full phone (012-345 6789)", [national(m.phone) for m in picked], search),
-        Lookup("last 4 digits of a phone", [m.phone[-4:] for m in picked], search),
-        Lookup("card number (member_by_card)", [m.card_number for m in picked], by_card),
-        Lookup("unknown card number", [f"ZZ{rng.randrange(10**8):08d}" for _ in picked], by_card),
-        Lookup("name prefix, 2-3 letters", [m.first_name[: rng.choice((2, 3))] for m in picked], search),
+        Lookup("phone", "full phone (012-345 6789)", [national(m.phone) for m in picked], search),
+        Lookup("phone_last4", "last 4 digits of a phone", [m.phone[-4:] for m in picked], search),
+        Lookup("card", "card number (member_by_card)", [m.card_number for m in picked], by_card),
+        Lookup("unknown_card", "unknown card number", [f"ZZ{rng.randrange(10**8):08d}" for _ in picked], by_card),
+        Lookup("name_prefix", "name prefix, 2-3 letters", [m.first_name[: rng.choice((2, 3))] for m in picked], search),
+        Lookup("id", "primary key (reference)", [str(m.pk) for m in picked], by_id),
     ]
 
 
-def measure_all(title: str, count: int) -> None:
+def measure_all(title: str, count: int, runs: int = 1) -> dict[str, dict[str, float]]:
+    """Time `count` lookups of each kind, `runs` times; print and return the medians of the runs'
+    p50, p99 and slowest, by lookup."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE members_member; ANALYZE members_card")
     print(f"\n== {title} ==")
     print(f"{'lookup':<32} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'found':>7}")
+    figures = {}
     for lookup in lookups(count):
         for sample in lookup.samples[:20]:  # warm up: connection, caches, plans
             lookup.run(sample)
-        times, found = [], 0
-        for sample in lookup.samples:
-            started = time.perf_counter()
-            found += lookup.run(sample)
-            times.append((time.perf_counter() - started) * 1000)
-        p50, p99 = statistics.median(times), statistics.quantiles(times, n=100)[98]
-        print(f"{lookup.label:<32} {p50:8.2f} {p99:8.2f} {max(times):8.2f} {found / len(times):7.1f}")
+        measured = []
+        for _run in range(runs):
+            times, found = [], 0
+            for sample in lookup.samples:
+                started = time.perf_counter()
+                found += lookup.run(sample)
+                times.append((time.perf_counter() - started) * 1000)
+            measured.append((statistics.median(times), statistics.quantiles(times, n=100)[98], max(times)))
+        p50, p99, slowest = (statistics.median(column) for column in zip(*measured, strict=True))
+        figures[lookup.key] = {"p50": p50, "p99": p99, "max": slowest, "found": found / len(times)}
+        print(f"{lookup.label:<32} {p50:8.2f} {p99:8.2f} {slowest:8.2f} {found / len(times):7.1f}")
     for lookup in lookups(count):
         explain(lookup)
+    return figures
 
 
 def explain(lookup: Lookup) -> None:
