@@ -1,8 +1,8 @@
 """The whole product measured at scale in one command, each figure next to a reference from the same run.
 
-    make bench                                    # 100,000 members, about 2M ledger lines: 15-30 minutes
+    make bench                                    # 100,000 members, about 2M ledger lines: about 40 minutes
     make bench ARGS="--members 20000"
-    .venv/bin/python bench/run.py --members 5000 --lots 50000 --runs 1      # a check, a few minutes
+    .venv/bin/python bench/run.py --members 5000 --lots 50000 --runs 1      # a check, about 15 minutes
 
 Starts from nothing: creates a database of its own on the local PostgreSQL server
 (loyalty_bench_<random>), migrates it and fills the demo shop with `seed_demo --members --months`
@@ -482,6 +482,14 @@ def _number(value: float | None, unit: str) -> str:
     return f"{value:,.1f} s" if value >= 10 else f"{value:,.2f} s" if value >= 0.1 else f"{value:,.3f} s"
 
 
+def _ratio(ratio: float | None) -> str:
+    if ratio is None:
+        return "—"
+    if ratio >= 10:
+        return f"{ratio:,.0f}x"
+    return f"{ratio:.2f}x" if ratio >= 0.1 else f"{ratio:.2g}x"
+
+
 def markdown(rows: list[Row], info: dict, args: argparse.Namespace, results: dict, failures: dict) -> str:
     size = ""
     if dashboard := results.get("dashboard"):
@@ -504,7 +512,7 @@ def markdown(rows: list[Row], info: dict, args: argparse.Namespace, results: dic
         "|---|---|--:|---|--:|--:|---|",
     ]
     for row in rows:
-        ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "—"
+        ratio = _ratio(row.ratio)
         target = row.target
         if row.met is not None:
             target += " ✓" if row.met else " **✗ miss**"
