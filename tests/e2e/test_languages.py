@@ -74,6 +74,7 @@ def test_the_counter_in_each_language(phone, live_server, siti, cashier, languag
     expect(tab.page.get_by_role("heading", level=1)).to_contain_text(COUNTER_TITLE[language])
     tab.page.get_by_role("searchbox").fill("Siti")
     expect(tab.page.get_by_text("Siti Aminah").first).to_be_visible()
+    tab.page.evaluate("document.fonts.ready.then(() => true)")  # Thai's web font, where the device has none
     tab.check(f"counter-{language}")
 
 
@@ -85,4 +86,5 @@ def test_the_members_card_in_each_language(phone, siti, language):
     tab.page.goto(card_url(siti))
     expect(tab.page.locator("html")).to_have_attribute("lang", language)
     expect(tab.page.locator(".wallet-number")).to_contain_text("175")
+    tab.page.evaluate("document.fonts.ready.then(() => true)")
     tab.check(f"card-{language}")
