@@ -323,6 +323,21 @@ def _earn_points(
     return points, reason
 
 
+def _purchase_counted(
+    account: Account, program: Program, tiers: list[Tier], amount: Decimal, points: int, today: date, now: datetime
+) -> TierChange | None:
+    """A purchase's counts on the account (the day's points, visits, spend, the tier's total), and
+    the promotion it earns, if any: the same for purchase_record and purchase_record_quick."""
+    if account.day != today:
+        account.day, account.day_earned = today, 0
+    account.day_earned += points
+    account.purchase_count += 1
+    account.lifetime_spend += amount
+    account.qualifying_total += amount if program.tier_basis == "spend" else points
+    account.last_activity_at = account.last_purchase_at = now
+    return _promote(account, tiers, program, today)
+
+
 # What a purchase changes on the account, written by purchase_record and purchase_record_quick.
 PURCHASE_ACCOUNT_FIELDS = [
     "balance", "lifetime_earned", "lifetime_spend", "purchase_count", "qualifying_total", "tier", "tier_until",
@@ -391,14 +406,7 @@ def purchase_record(
                 created_at=now,
             )
         )
-    if account.day != today:
-        account.day, account.day_earned = today, 0
-    account.day_earned += points
-    account.purchase_count += 1
-    account.lifetime_spend += amount
-    account.qualifying_total += amount if program.tier_basis == "spend" else points
-    account.last_activity_at = account.last_purchase_at = now
-    tier_change = _promote(account, tiers, program, today)
+    tier_change = _purchase_counted(account, program, tiers, amount, points, today, now)
     if referrer_account is not None and first_purchase:
         entries += _referral_bonus(program, account, referrer_account, actor, now)
     if program.is_stamps:
@@ -478,14 +486,7 @@ def purchase_record_quick(
         now = timezone.now()
         today = local_today(merchant, now)
         points, _why = _earn_points(program, account, tiers, amount, today, now)
-        if account.day != today:
-            account.day, account.day_earned = today, 0
-        account.day_earned += points
-        account.purchase_count += 1
-        account.lifetime_spend += amount
-        account.qualifying_total += amount if program.tier_basis == "spend" else points
-        account.last_activity_at = account.last_purchase_at = now
-        change = _promote(account, tiers, program, today)
+        change = _purchase_counted(account, program, tiers, amount, points, today, now)
         if change is not None and webhooks.subscribed(merchant.pk, WebhookEvent.TIER_CHANGED):
             return None
         location = Location(pk=location_id, merchant_id=merchant.pk) if location_id else None
