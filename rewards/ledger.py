@@ -512,7 +512,7 @@ def purchase_record_quick(
         params = [*after, account.pk, *same]
         params += [p for _sql, write_params in writes for p in write_params]
         ctes = "".join(f", w{n} AS ({sql})" for n, (sql, _params) in enumerate(writes))
-        cursor.execute(f"WITH u AS ({_QUICK.update}){ctes} SELECT count(*) FROM u", params)  # noqa: S608
+        cursor.execute(f"WITH u AS ({_QUICK.update}){ctes} SELECT count(*) FROM u", params)  # noqa: S608 (statements built from the models, values as parameters)
         if cursor.fetchone()[0] != 1:
             return None  # the account changed since it was read: purchase_record takes it, locked
     purchase._state.adding, purchase._state.db = False, connection.alias
@@ -538,7 +538,7 @@ class _QuickStatements:
         if not self._read:
             columns = ", ".join(f"a.{connection.ops.quote_name(f.column)}" for f in self._fields)
             self._read = (
-                f"SELECT {columns}, m.referred_by_id, nextval(pg_get_serial_sequence('rewards_purchase', 'id')), "  # noqa: S608
+                f"SELECT {columns}, m.referred_by_id, nextval(pg_get_serial_sequence('rewards_purchase', 'id')), "  # noqa: S608 (column names from the model)
                 "(SELECT l.id FROM merchants_location l WHERE l.id = %s AND l.merchant_id = %s) "
                 "FROM rewards_account a JOIN members_member m ON m.id = a.member_id "
                 "WHERE a.member_id = %s AND m.merchant_id = %s AND m.erased_at IS NULL AND ({only_if})"
@@ -551,7 +551,7 @@ class _QuickStatements:
             quote = connection.ops.quote_name
             sets = ", ".join(f"{quote(f.column)} = %s" for f in self.updated)
             same = " AND ".join(f"{quote(f.column)} IS NOT DISTINCT FROM %s" for f in self.compared)
-            self._update = f"UPDATE rewards_account SET {sets} WHERE id = %s AND {same} RETURNING id"  # noqa: S608
+            self._update = f"UPDATE rewards_account SET {sets} WHERE id = %s AND {same} RETURNING id"  # noqa: S608 (column names from the model)
         return self._update
 
 
