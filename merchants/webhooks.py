@@ -100,6 +100,17 @@ def _private(url: str) -> bool:
     return any(not ipaddress.ip_address(address.split("%")[0]).is_global for address in addresses)
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is the receiver's answer (a failure, retried), never followed: it could lead to a
+    private address the check above never saw, or to ftp://."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def deliver(*, delivery_id: int, now: datetime | None = None) -> WebhookDelivery | None:
     """Send one delivery if it is due; record the answer; schedule the next try or give up."""
     now = now or timezone.now()
@@ -134,7 +145,7 @@ def deliver(*, delivery_id: int, now: datetime | None = None) -> WebhookDelivery
             error = _("This address is on a private network; webhooks go to public addresses only.")
         else:
             try:
-                with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+                with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
                     code = response.status
             except urllib.error.HTTPError as answer:
                 code, error = answer.code, f"HTTP {answer.code}"

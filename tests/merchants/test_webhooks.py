@@ -26,19 +26,25 @@ member = rewards_fixtures.member
 
 
 class Receiver:
-    """A shop's own server: records each request, answers with the next code in `codes` (then 200)."""
+    """A shop's own server: records each request, answers with the next code in `codes` (then 200),
+    sending `location` with it when set."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[dict, bytes]] = []
         self.codes: list[int] = []
+        self.location = ""
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests.append((dict(self.headers), body))
                 self.send_response(receiver.codes.pop(0) if receiver.codes else 200)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.end_headers()
+
+            do_GET = do_POST
 
             def log_message(self, *args) -> None:
                 pass
@@ -165,6 +171,17 @@ def test_a_private_address_is_refused_when_not_allowed(merchant, owner, receiver
     delivery = webhooks.deliver(delivery_id=WebhookDelivery.objects.get().pk)
     assert receiver.requests == []
     assert (delivery.status, "private network" in delivery.error) == (DeliveryStatus.PENDING, True)
+
+
+def test_a_redirect_is_not_followed(endpoint, receiver, buy):
+    # A public address could send us on to a private one, which the private-network check never saw.
+    inside = Receiver()
+    receiver.codes, receiver.location = [302], inside.url
+    buy("10")
+    delivery = webhooks.deliver(delivery_id=WebhookDelivery.objects.get().pk)
+    inside.server.shutdown()
+    assert inside.requests == []
+    assert (delivery.status, delivery.response_code) == (DeliveryStatus.PENDING, 302)
 
 
 def test_a_shop_without_webhooks_writes_nothing(merchant, buy):
