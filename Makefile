@@ -7,6 +7,8 @@ run: .venv/.installed  ## the app with demo data on SQLite, a worker and beat: h
 	DEBUG=1 .venv/bin/python manage.py migrate && DEBUG=1 .venv/bin/python manage.py seed_demo && DEBUG=1 .venv/bin/honcho start
 test: .venv/.installed  ## lint, format check and the whole test suite
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/pytest
+audit: .venv/.installed  ## known vulnerabilities in requirements.txt, with pip-audit (README: Security checks)
+	.venv/bin/pip install -q -r requirements-audit.txt && .venv/bin/python .ci/audit.py $(ARGS)
 bench: .venv/.installed  ## the whole product at scale on a scratch PostgreSQL database (see bench/README.md)
 	.venv/bin/python bench/run.py $(ARGS)
-.PHONY: run test bench
+.PHONY: run test audit bench
