@@ -8,10 +8,11 @@ import base64
 import secrets
 from collections.abc import Callable, Iterable
 
+from django.db import connection
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from merchants.db import Blueprint, insert_many
+from merchants.db import Blueprint, Column, insert_columns, insert_many
 from merchants.models import Merchant, User
 
 from .models import CODE_ALPHABET, Card, CardStatus, ConsentEvent, MemberTag, Tag
@@ -54,6 +55,23 @@ def consents_record(
     """Log consent given or withdrawn: (member id, channel, granted, detail) each. The members'
     consent flags are set by the caller's own update of the member rows."""
     now = timezone.now()
+    if connection.vendor == "postgresql":  # by column: no instance per event (see insert_columns)
+        events = list(events)
+        if events:
+            members, channels, granted, details = zip(*events, strict=True)
+            insert_columns(
+                ConsentEvent,
+                len(events),
+                merchant=merchant,
+                member_id=Column(members),
+                channel=Column(channels),
+                granted=Column(granted),
+                detail=Column(detail[:200] for detail in details),
+                source=source,
+                collected_by=user,
+                created_at=now,
+            )
+        return len(events)
     blueprint = Blueprint(ConsentEvent, merchant=merchant, source=source, collected_by=user, created_at=now)
     rows = [
         blueprint.new(
@@ -93,6 +111,11 @@ def tags_add(*, merchant: Merchant, links: Iterable[tuple[int, str]]) -> int:
     if not links:
         return 0
     known = tags_ensure(merchant=merchant, names=[name for _member, name in links])
+    if connection.vendor == "postgresql":  # by column: no instance per link (see insert_columns)
+        members = Column(member for member, _name in links)
+        tags = Column(known[name.lower()] for _member, name in links)
+        insert_columns(MemberTag, len(links), merchant=merchant, member_id=members, tag_id=tags)
+        return len(links)
     blueprint = Blueprint(MemberTag, merchant=merchant)
     # The planner only adds tags a member does not have yet; a concurrent import adding the same
     # one makes this chunk's transaction fail, and the import plans the chunk again.

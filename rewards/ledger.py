@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from members.models import Member, random_code
 from merchants import webhooks
 from merchants.actors import Actor
-from merchants.db import Blueprint, insert_many, insert_statement
+from merchants.db import Blueprint, Column, insert_columns, insert_many, insert_statement
 from merchants.locales import currency_decimals
 from merchants.models import Location, Merchant, Role, WebhookEvent
 from merchants.services import audit_record
@@ -1458,6 +1458,12 @@ def openings_import(*, merchant: Merchant, openings: list[Opening], actor: Actor
     today = local_today(merchant, now)
     known = [o.member.pk for o in openings if not o.is_new]
     states = import_states(merchant=merchant, member_ids=known, lock=True) if known else {}
+    written = 0
+    if connection.vendor == "postgresql":
+        new = [o for o in openings if o.member.pk not in states]
+        if new and len({o.member.pk for o in new}) == len(new) and all((o.balance or 0) >= 0 for o in new):
+            written = _openings_new(merchant, program, new, actor, now, today)
+            openings = [o for o in openings if o.member.pk in states]
     fresh = []
     for opening in openings:
         if opening.member.pk not in states:
@@ -1538,7 +1544,64 @@ def openings_import(*, merchant: Merchant, openings: list[Opening], actor: Actor
         ],
         batch_size=500,
     )
-    return len(entries)
+    return written + len(entries)
+
+
+def _openings_new(
+    merchant: Merchant, program: Program, openings: list[Opening], actor: Actor, now: datetime, today: date
+) -> int:
+    """openings_import for members the import just created, by column (PostgreSQL): what the loop
+    there does to a fresh account, written as three INSERT ... SELECTs instead of 5,000 accounts
+    and ledger lines built one by one. A fresh account starts at zero and with no tier, so each
+    row's account, entry and tier change follow from its opening alone."""
+    points = [o.balance or 0 for o in openings]
+    tiered = [o.set_tier and o.tier is not None for o in openings]
+    window_end = add_months(today, program.tier_window_months)
+    first = insert_columns(
+        Account,
+        len(openings),
+        merchant_id=merchant.pk,
+        member_id=Column(o.member.pk for o in openings),
+        balance=Column(points),
+        lifetime_earned=Column(points),
+        tier_id=Column(o.tier.pk if t else None for o, t in zip(openings, tiered, strict=True)),
+        tier_until=Column(window_end if t else None for t in tiered),
+        opening_spend=Column(Decimal(0) if o.spend is None else o.spend for o in openings),
+        opening_visits=Column(o.visits or 0 for o in openings),
+        last_purchase_at=Column(o.last_visit for o in openings),
+        last_activity_at=Column(o.last_visit for o in openings),
+        created_at=now,
+    )
+    credited = [(first + n, o) for n, o in enumerate(openings) if o.balance]
+    if credited:
+        insert_columns(
+            Entry,
+            len(credited),
+            merchant_id=merchant.pk,
+            account_id=Column(account for account, _o in credited),
+            kind=Kind.IMPORT,
+            points=Column(o.balance for _a, o in credited),
+            balance_after=Column(o.balance for _a, o in credited),
+            expires_at=credit_expiry(program, now),
+            reason=Column(o.reason[:200] for _a, o in credited),
+            idempotency_key=Column(o.key or None for _a, o in credited),
+            location=actor.location,
+            **_actor_fields(actor),
+            created_at=now,
+        )
+    promoted = [(first + n, o.tier.pk) for n, (o, t) in enumerate(zip(openings, tiered, strict=True)) if t]
+    if promoted:
+        insert_columns(
+            TierChange,
+            len(promoted),
+            merchant_id=merchant.pk,
+            account_id=Column(account for account, _t in promoted),
+            from_tier_id=None,
+            to_tier_id=Column(tier for _a, tier in promoted),
+            reason="import",
+            created_at=now,
+        )
+    return len(credited)
 
 
 def statistics_refresh() -> None:
