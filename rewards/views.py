@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from members.forms import KeyedForm
 from members.models import Member
+from members.selectors import consent_history
 from merchants.actors import Actor
 from merchants.models import Location
 from merchants.permissions import MerchantRequest, cashier_required, manager_required, owner_required
@@ -171,6 +172,7 @@ def _member_page(request: MerchantRequest, member: Member, **overrides) -> HttpR
         "purchase_form": _purchase_form(member, card.locations),
         "adjust_form": AdjustForm(stamps=card.program.is_stamps),
         "fee_form": TierFeeForm(tiers=card.paid_tiers) if card.paid_tiers else None,
+        "consents": consent_history(member=member),
         **overrides,
     }
     return render(request, "rewards/member_detail.html", context)
