@@ -24,7 +24,7 @@ from merchants.actors import Actor
 from merchants.models import Location
 from merchants.permissions import MerchantRequest, cashier_required, manager_required, owner_required
 
-from . import ledger, selectors, services
+from . import ledger, privacy, selectors, services
 from .forms import (
     AdjustForm,
     PreviewForm,
@@ -394,3 +394,18 @@ def refund_shortfalls(request: MerchantRequest) -> HttpResponse:
     return render(
         request, "rewards/refund_shortfalls.html", {"page": page, "program": ledger.program_for(request.merchant)}
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Retention: the shop settings page (merchants) asks, as the owner types, whom it would erase now
+
+
+@require_GET
+@owner_required
+def retention_preview(request: MerchantRequest) -> HttpResponse:
+    """HTMX: how many members "erase members inactive for N years" would erase tonight. Reads only."""
+    raw = request.GET.get("erase_inactive_years", "").strip()
+    years = int(raw) if raw.isdigit() and 1 <= int(raw) <= 50 else None
+    count = privacy.members_inactive(merchant=request.merchant, years=years).count() if years else None
+    context = {"years": years, "count": count, "invalid": bool(raw) and years is None}
+    return render(request, "rewards/retention_preview.html", context)
