@@ -333,6 +333,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "merchants.tasks.webhooks_due_task",
         "schedule": crontab(),  # every minute: retries whose time has come
     },
+    # Privacy: members idle for their shop's retention period are erased (shops that set one).
+    "privacy-retention": {
+        "task": "rewards.tasks.retention_dispatch_task",
+        "schedule": crontab(minute=47, hour=2),
+    },
     "idempotency-purge": {
         "task": "merchants.tasks.idempotency_purge_task",
         "schedule": crontab(minute=27, hour=3),

@@ -1,10 +1,11 @@
 """Reads for members."""
 
 from django.db.models import Count, Min, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from merchants.models import Merchant
 
-from .models import Card, CardStatus, Member
+from .models import Card, CardStatus, ConsentEvent, Member, Source
 
 
 def member_search(*, merchant: Merchant, query: str = "") -> QuerySet[Member]:
@@ -44,3 +45,22 @@ def card_batches(*, merchant: Merchant) -> QuerySet[Card]:
 def cards_with_members(*, merchant: Merchant) -> QuerySet[Card]:
     """Every physical card of the shop with the member it was given to: newest batch first, bought cards last."""
     return Card.objects.for_merchant(merchant).select_related("member").order_by("-batch", "number")
+
+
+# How a consent change came in, in words (ConsentEvent.source holds the code).
+CONSENT_SOURCES = {
+    **dict(Source.choices),
+    "unsubscribe": _("Unsubscribe link"),
+    "unsubscribe_undo": _("Unsubscribe undone"),
+    "erasure": _("Erasure"),
+}
+CONSENT_HISTORY_SHOWN = 50
+
+
+def consent_history(*, member: Member) -> list[ConsentEvent]:
+    """The member's latest consent changes, newest first: when, channel, given or withdrawn, how, who."""
+    events = ConsentEvent.objects.for_merchant(member.merchant_id).filter(member=member).select_related("collected_by")
+    shown = list(events.order_by("-created_at", "-pk")[:CONSENT_HISTORY_SHOWN])
+    for event in shown:
+        event.source_label = CONSENT_SOURCES.get(event.source, event.source)
+    return shown

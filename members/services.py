@@ -3,17 +3,28 @@
 import copy
 from datetime import date
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from merchants import webhooks
 from merchants.actors import Actor
-from merchants.models import AuditLog, Merchant, WebhookEvent
+from merchants.models import AuditLog, Merchant, Role, WebhookEvent
 from merchants.services import audit_record
 
-from .models import Card, CardStatus, Channel, ConsentEvent, Member, Source, portal_key_new, random_code
+from .models import (
+    Card,
+    CardStatus,
+    Channel,
+    ConsentEvent,
+    LoginCode,
+    Member,
+    MemberTag,
+    Source,
+    portal_key_new,
+    random_code,
+)
 from .phones import phone_normalize
 from .signals import member_enrolled, member_erased
 from .tasks import deletion_request_notify_task
@@ -217,30 +228,60 @@ def member_request_deletion(*, member: Member) -> Member:
     return member
 
 
+def erase_confirmation(member: Member) -> str:
+    """What the owner types to confirm an erasure: the member's name, or what else we know them by."""
+    return " ".join(str(member).split()).casefold()
+
+
+def erase_confirmed(member: Member, typed: str) -> bool:
+    return bool(typed.strip()) and " ".join(typed.split()).casefold() == erase_confirmation(member)
+
+
 @transaction.atomic
 def member_erase(*, member: Member, actor: Actor) -> Member:
-    """Remove a member's personal data. Their points history stays, as amounts with no one behind them."""
-    if member.erased_at:
+    """Remove a member's personal data, for good. Their purchases, points and vouchers stay, as
+    amounts linked to the anonymised member, so balances, ledger sums and the dashboard do not move.
+
+    Idempotent: erasing an erased member changes nothing. Only the owner (or the retention job) may.
+    """
+    if not actor.can(Role.OWNER, member.merchant_id):
+        raise PermissionDenied(_("Only the shop's owner can erase a member's personal data."))
+    # Under the row lock: two erasures at once (the owner and the nightly job) erase once.
+    locked = Member.objects.select_for_update().get(pk=member.pk, merchant_id=member.merchant_id)
+    if locked.erased_at:
+        member.erased_at = locked.erased_at
         return member
     for channel in (Channel.EMAIL, Channel.SMS):
-        consent_set(member=member, channel=channel, granted=False, source="erasure", actor=actor)
-    member.first_name = member.last_name = member.phone = member.email = member.notes = ""
-    member.birthday = None
-    member.language = ""
-    member.portal_key = portal_key_new()  # every private link stops working
-    member.erased_at = timezone.now()
-    member.save()
-    Card.objects.filter(member=member).update(
-        status=CardStatus.BLOCKED, blocked_at=timezone.now(), blocked_reason="erased"
+        consent_set(member=locked, channel=channel, granted=False, source="erasure", actor=actor)
+    now = timezone.now()
+    locked.first_name = locked.last_name = locked.phone = locked.email = locked.notes = locked.language = ""
+    locked.birthday = locked.referred_by = None
+    # The card number and referral code were handed out with the person: new ones no one knows.
+    locked.card_number = _unique_code(locked.merchant, "card_number", 10)
+    locked.referral_code = _unique_code(locked.merchant, "referral_code", 6)
+    locked.portal_key = portal_key_new()  # every private link and portal session stops working
+    locked.erased_at = now
+    locked.save()
+    # Physical cards stay blocked (their numbers are never handed out again) and name no one.
+    Card.objects.filter(merchant_id=locked.merchant_id, member=locked).update(
+        member=None, status=CardStatus.BLOCKED, blocked_at=now, blocked_reason="erased"
     )
-    member.login_codes.all().delete()
+    MemberTag.objects.for_merchant(locked.merchant_id).filter(member=locked).delete()
+    LoginCode.objects.for_merchant(locked.merchant_id).filter(member=locked).delete()
     # Earlier audit lines named the member: keep what happened, not who it was.
-    AuditLog.objects.for_merchant(member.merchant_id).filter(
-        object_type=Member._meta.label_lower, object_id=str(member.pk)
-    ).update(object_repr=str(member)[:200])
-    audit_record(merchant=member.merchant, actor=actor.user, action="member.erase", obj=member)
-    member_erased.send(sender=Member, member=member, actor=actor)
+    AuditLog.objects.for_merchant(locked.merchant_id).filter(
+        object_type=Member._meta.label_lower, object_id=str(locked.pk)
+    ).update(object_repr=str(locked)[:200])
+    audit_record(merchant=locked.merchant, actor=actor.user, action="member.erase", obj=locked)
+    member_erased.send(sender=Member, member=locked, actor=actor)
+    member.refresh_from_db()
     return member
+
+
+@transaction.atomic
+def member_data_exported(*, member: Member, actor: Actor, fmt: str) -> None:
+    """Staff downloaded a member's data: the audit log says who and when (never what it held)."""
+    audit_record(merchant=member.merchant, actor=actor.user, action="member.export", obj=member, after={"format": fmt})
 
 
 @transaction.atomic

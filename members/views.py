@@ -8,18 +8,21 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from merchants.actors import Actor
-from merchants.permissions import MerchantRequest, cashier_required, manager_required
+from merchants.permissions import MerchantRequest, cashier_required, manager_required, owner_required
 
 from .forms import CardBatchForm, MemberForm
 from .models import Card, Member
+from .privacy import member_data_response
 from .selectors import card_batches, cards_with_members, member_search
-from .services import cards_create_batch, member_enroll, member_erase
+from .services import cards_create_batch, erase_confirmed, member_data_exported, member_enroll, member_erase
 
 MEMBER_PAGE = "rewards:member"
 ENROLLED = "members.enrolled"  # session: the last few form keys that enrolled someone -> member id
@@ -83,16 +86,28 @@ def _show_error(form: MemberForm, error: ValidationError) -> None:
 
 
 @require_POST
-@manager_required
+@owner_required
 def personal_data_erase(request: MerchantRequest, pk: int) -> HttpResponse:
-    """A manager erases a member's personal data (they asked, or the shop must); the ledger amounts stay."""
+    """The owner erases a member's personal data (they asked, or the shop must); the ledger amounts stay."""
     member = get_object_or_404(Member.objects.for_merchant(request.merchant), pk=pk)
-    if request.POST.get("confirm") != "erase":
-        messages.error(request, _("Tick the box to confirm: erasing cannot be undone."))
+    if member.erased_at:
+        messages.info(request, _("This member's personal data was already erased."))
+    elif not erase_confirmed(member, request.POST.get("confirm", "")):
+        messages.error(request, _("Type the member's name exactly as shown to confirm: erasing cannot be undone."))
     else:
         member_erase(member=member, actor=Actor.for_staff(request.staff))
         messages.success(request, _("Personal data erased. The points history stays, with no name behind it."))
     return redirect(MEMBER_PAGE, pk=member.pk)
+
+
+@require_GET
+@manager_required
+def member_data_export(request: MerchantRequest, pk: int, fmt: str) -> HttpResponseBase:
+    """Everything the shop holds about one member, to hand them (an access request); logged."""
+    member = get_object_or_404(Member.objects.for_merchant(request.merchant).filter(erased_at__isnull=True), pk=pk)
+    member_data_exported(member=member, actor=Actor.for_staff(request.staff), fmt=fmt)
+    stamp = timezone.localdate().isoformat()
+    return member_data_response(member, fmt, filename=f"member-{member.pk}-data-{stamp}")
 
 
 # ---------------------------------------------------------------------------------------------

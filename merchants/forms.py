@@ -5,7 +5,7 @@ from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
 from django.utils.translation import gettext_lazy as _
 
 from . import locales
-from .models import Location, Merchant, Role, User
+from .models import DEFAULT_PRIVACY_TEXT, Location, Merchant, Role, User
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -77,6 +77,30 @@ class MerchantForm(forms.ModelForm):
             "“%(value)s” is not a time zone we know. Choose one from the list."
         )
         self.fields["name"].widget.attrs.update(autofocus=True)
+
+
+class MerchantSettingsForm(MerchantForm):
+    """The shop's details as its owner changes them later, with the privacy settings."""
+
+    YEARS = _("Give a number of years from 1 to 50, or leave it empty to keep members until they ask.")
+    erase_inactive_years = forms.IntegerField(
+        label=Merchant._meta.get_field("erase_inactive_years").verbose_name,
+        help_text=Merchant._meta.get_field("erase_inactive_years").help_text,
+        required=False,
+        min_value=1,
+        max_value=50,
+        error_messages={"min_value": YEARS, "max_value": YEARS, "invalid": YEARS},
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+
+    class Meta(MerchantForm.Meta):
+        fields = [*MerchantForm.Meta.fields, "privacy_text", "erase_inactive_years"]
+        widgets = {"privacy_text": forms.Textarea(attrs={"rows": 5})}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        default = DEFAULT_PRIVACY_TEXT % {"shop": self.instance.name or _("The shop")}
+        self.fields["privacy_text"].widget.attrs["placeholder"] = default
 
 
 class LocationForm(forms.ModelForm):

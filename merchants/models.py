@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -83,6 +84,13 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(_("“%(value)s” is not a time zone we know."), params={"value": value}, code="timezone")
 
 
+DEFAULT_PRIVACY_TEXT = _(
+    "%(shop)s keeps your name, contact details, purchases and points to run its loyalty program, and "
+    "sends you offers only on the channels you tick. You can see, download or correct your data, withdraw "
+    "your consent or ask for your data to be deleted at any time from your card's page."
+)
+
+
 class Merchant(models.Model):
     """A shop: the tenant. Everything a shop owns carries its merchant_id."""
 
@@ -92,6 +100,24 @@ class Merchant(models.Model):
     currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency])
     timezone = models.CharField(_("time zone"), max_length=64, validators=[validate_timezone])
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
+    # Privacy: what the sign-up page and the member's own page say, and how long an idle member is kept.
+    privacy_text = models.TextField(
+        _("privacy notice"),
+        blank=True,
+        max_length=3000,
+        help_text=_(
+            "Shown next to the consent boxes on the sign-up page and on the member's own page. Empty: our default text."
+        ),
+    )
+    erase_inactive_years = models.PositiveSmallIntegerField(
+        _("erase members inactive for (years)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text=_(
+            "Members with no purchase, redemption or other activity for this long have their personal data erased every night. Empty: never."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -104,6 +130,11 @@ class Merchant(models.Model):
     @property
     def tzinfo(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def privacy_notice(self) -> str:
+        """The shop's own privacy text, or a default in the reader's language."""
+        return self.privacy_text or str(DEFAULT_PRIVACY_TEXT) % {"shop": self.name}
 
 
 class MerchantScopedQuerySet(models.QuerySet):

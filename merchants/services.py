@@ -71,6 +71,7 @@ def _unique_slug(name: str) -> str:
 
 
 MERCHANT_FIELDS = ["name", "country", "currency", "timezone", "language"]
+SETTINGS_FIELDS = [*MERCHANT_FIELDS, "privacy_text", "erase_inactive_years"]  # what the owner changes later
 
 
 @transaction.atomic
@@ -96,7 +97,7 @@ def merchant_create(*, owner: User, name: str, country: str, currency: str, time
 @transaction.atomic
 def merchant_update(*, merchant: Merchant, by: Staff, **fields: Any) -> Merchant:
     _require(by, Role.OWNER, merchant)
-    unknown = set(fields) - set(MERCHANT_FIELDS)
+    unknown = set(fields) - set(SETTINGS_FIELDS)
     if unknown:
         raise TypeError(f"not shop settings: {sorted(unknown)}")
     before, after = _update_fields(merchant, fields)

@@ -13,7 +13,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import locales, periods, selectors, services
-from .forms import AcceptInvitationForm, InvitationForm, LocationForm, MerchantForm, SignupForm, StaffForm
+from .forms import (
+    AcceptInvitationForm,
+    InvitationForm,
+    LocationForm,
+    MerchantForm,
+    MerchantSettingsForm,
+    SignupForm,
+    StaffForm,
+)
 from .middleware import SESSION_KEY
 from .models import AuditLog, Invitation, Location, Merchant, Role, Staff
 from .permissions import MerchantRequest, cashier_required, manager_required, owner_required
@@ -90,7 +98,7 @@ def home(request: MerchantRequest) -> HttpResponse:
 @owner_required
 def merchant_settings(request: MerchantRequest) -> HttpResponse:
     merchant = get_object_or_404(Merchant, pk=request.merchant.pk)  # a copy the form may change
-    form = MerchantForm(request.POST or None, instance=merchant)
+    form = MerchantSettingsForm(request.POST or None, instance=merchant)
     if form.is_valid():
         services.merchant_update(merchant=request.merchant, by=request.staff, **form.cleaned_data)
         messages.success(request, _("Shop details saved."))

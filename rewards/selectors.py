@@ -8,7 +8,8 @@ from decimal import Decimal
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
-from members.models import Card, ConsentEvent, Member
+from members.models import Member
+from members.privacy import plain, rows
 from merchants.models import Location, Merchant
 
 from .ledger import LedgerError, add_months, local_midnight, local_today, program_for, reward_check
@@ -282,49 +283,21 @@ def member_portal_card(*, member: Member) -> PortalCard:
     )
 
 
-def _plain(value: object) -> object:
-    """JSON- and CSV-ready: amounts as exact strings, times in ISO 8601."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date):  # datetimes too
-        return value.isoformat()
-    return value
-
-
-def _rows(queryset: QuerySet, fields: dict[str, str]) -> list[dict[str, object]]:
-    return [{name: _plain(row[path]) for name, path in fields.items()} for row in queryset.values(*fields.values())]
-
-
-def member_data_export(member: Member) -> dict[str, object]:
-    """Everything the shop holds about one member, for them to download (access and portability).
-
-    Staff who served them are left out (their names are the staff's data, not the member's), and so
-    is anything about other members.
-    """
+def member_data_sections(member: Member) -> dict[str, object]:
+    """What rewards holds about one member, for their data export (members.privacy): the account,
+    purchases, points history and vouchers, read lazily."""
     merchant = member.merchant
     account = account_for(member=member)
     mine = {"account": account} if account.pk else {"pk__in": []}
-    profile_fields = ["first_name", "last_name", "phone", "email", "birthday", "language", "card_number"]
-    profile_fields += ["referral_code", "source", "joined_at", "email_consent", "sms_consent", "deletion_requested_at"]
     return {
-        "shop": {"name": merchant.name, "currency": merchant.currency, "exported_at": _plain(timezone.now())},
-        "profile": {name: _plain(getattr(member, name)) for name in profile_fields},
         "account": {
             "balance": account.balance,
             "unit": "stamps" if program_for(merchant).is_stamps else "points",
             "lifetime_earned": account.lifetime_earned,
-            "lifetime_spend": _plain(account.lifetime_spend),
+            "lifetime_spend": plain(account.lifetime_spend),
             "tier": account.tier.name if account.tier_id else "",
         },
-        "cards": _rows(
-            Card.objects.for_merchant(merchant).filter(member=member).order_by("pk"),
-            {"number": "number", "status": "status", "linked_at": "linked_at"},
-        ),
-        "consents": _rows(
-            ConsentEvent.objects.for_merchant(merchant).filter(member=member).order_by("created_at", "pk"),
-            {"at": "created_at", "channel": "channel", "granted": "granted", "source": "source"},
-        ),
-        "purchases": _rows(
+        "purchases": rows(
             Purchase.objects.for_merchant(merchant).filter(**mine).order_by("created_at", "pk"),
             {
                 "at": "created_at",
@@ -335,7 +308,7 @@ def member_data_export(member: Member) -> dict[str, object]:
                 "location": "location__name",
             },
         ),
-        "points": _rows(
+        "points": rows(
             PointsEntry.objects.for_merchant(merchant).filter(**mine).order_by("pk"),
             {
                 "at": "created_at",
@@ -347,7 +320,7 @@ def member_data_export(member: Member) -> dict[str, object]:
                 "location": "location__name",
             },
         ),
-        "vouchers": _rows(
+        "vouchers": rows(
             Redemption.objects.for_merchant(merchant).filter(**mine).order_by("created_at", "pk"),
             {
                 "code": "code",

@@ -5,7 +5,7 @@ from django.db import OperationalError
 
 from merchants.models import Merchant
 
-from . import jobs
+from . import jobs, privacy
 from .imports import jobs as imports
 from .kpis import digest, rollups
 
@@ -67,3 +67,17 @@ def digest_dispatch_task() -> int:
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def digest_task(merchant_id: int) -> int:
     return digest.digest_send(merchant_id=merchant_id)
+
+
+# Retention: once a day, each shop that set "erase members inactive for N years" erases them.
+@shared_task
+def retention_dispatch_task() -> int:
+    merchant_ids = list(Merchant.objects.filter(erase_inactive_years__isnull=False).values_list("pk", flat=True))
+    for merchant_id in merchant_ids:
+        retention_erase_task.delay(merchant_id)
+    return len(merchant_ids)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def retention_erase_task(merchant_id: int) -> int:
+    return privacy.inactive_members_erase(merchant_id=merchant_id)

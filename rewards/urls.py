@@ -23,6 +23,7 @@ urlpatterns = [
     path("members/<int:pk>/adjust/", views.points_adjust, name="adjust"),
     path("members/<int:pk>/purchases/<int:purchase_pk>/refund/", views.purchase_refund, name="refund"),
     path("reports/refund-shortfalls/", views.refund_shortfalls, name="shortfalls"),
+    path("privacy/retention/", views.retention_preview, name="retention_preview"),
     # The dashboard's cards, loaded by the console home.
     path("dashboard/activity/", kpis.kpi_activity, name="kpi_activity"),
     path("dashboard/redemption/", kpis.kpi_redemption, name="kpi_redemption"),

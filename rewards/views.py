@@ -19,11 +19,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from members.forms import KeyedForm
 from members.models import Member
+from members.selectors import consent_history
 from merchants.actors import Actor
 from merchants.models import Location
 from merchants.permissions import MerchantRequest, cashier_required, manager_required, owner_required
 
-from . import ledger, selectors, services
+from . import ledger, privacy, selectors, services
 from .forms import (
     AdjustForm,
     PreviewForm,
@@ -171,6 +172,7 @@ def _member_page(request: MerchantRequest, member: Member, **overrides) -> HttpR
         "purchase_form": _purchase_form(member, card.locations),
         "adjust_form": AdjustForm(stamps=card.program.is_stamps),
         "fee_form": TierFeeForm(tiers=card.paid_tiers) if card.paid_tiers else None,
+        "consents": consent_history(member=member),
         **overrides,
     }
     return render(request, "rewards/member_detail.html", context)
@@ -392,3 +394,18 @@ def refund_shortfalls(request: MerchantRequest) -> HttpResponse:
     return render(
         request, "rewards/refund_shortfalls.html", {"page": page, "program": ledger.program_for(request.merchant)}
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Retention: the shop settings page (merchants) asks, as the owner types, whom it would erase now
+
+
+@require_GET
+@owner_required
+def retention_preview(request: MerchantRequest) -> HttpResponse:
+    """HTMX: how many members "erase members inactive for N years" would erase tonight. Reads only."""
+    raw = request.GET.get("erase_inactive_years", "").strip()
+    years = int(raw) if raw.isdigit() and 1 <= int(raw) <= 50 else None
+    count = privacy.members_inactive(merchant=request.merchant, years=years).count() if years else None
+    context = {"years": years, "count": count, "invalid": bool(raw) and years is None}
+    return render(request, "rewards/retention_preview.html", context)

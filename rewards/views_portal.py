@@ -5,12 +5,9 @@ No staff login here: the signed token in the URL is the key (members.portal). An
 a forged or a revoked token is simply not found.
 """
 
-import csv
-import io
-import json
-
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,6 +24,7 @@ from members.portal import (
     portal_session_start,
     referral_url,
 )
+from members.privacy import member_data_response
 
 from . import selectors
 
@@ -68,30 +66,7 @@ def card(request: HttpRequest, member: Member, token: str) -> HttpResponse:
 @never_cache
 @require_GET
 @member_link(member_from_token)
-def data_export(request: HttpRequest, member: Member, token: str, fmt: str) -> HttpResponse:
-    """My data, as JSON (everything, nested) or CSV (one section after another)."""
-    data = selectors.member_data_export(member)
+def data_export(request: HttpRequest, member: Member, token: str, fmt: str) -> HttpResponseBase:
+    """My data, as JSON (everything, nested) or CSV (one section after another), streamed."""
     stamp = timezone.localdate().isoformat()
-    if fmt == "json":
-        body, content_type = json.dumps(data, ensure_ascii=False, indent=2), "application/json"
-    else:
-        body, content_type = _csv(data), "text/csv; charset=utf-8"
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="my-data-{member.merchant.slug}-{stamp}.{fmt}"'
-    return response
-
-
-def _csv(data: dict[str, object]) -> str:
-    """Each section under its name: key and value for single records, a header row and rows for lists."""
-    out = io.StringIO()
-    out.write("\ufeff")  # spreadsheet apps then read the file as UTF-8 (Thai, Ukrainian, accents)
-    writer = csv.writer(out)
-    for section, content in data.items():
-        writer.writerow([section])
-        if isinstance(content, dict):
-            writer.writerows(content.items())
-        elif content:
-            writer.writerow(content[0].keys())
-            writer.writerows(row.values() for row in content)
-        writer.writerow([])
-    return out.getvalue()
+    return member_data_response(member, fmt, filename=f"my-data-{member.merchant.slug}-{stamp}")

@@ -296,9 +296,12 @@ BY_ID: dict[str, ById] = {
     "webhooks:detail": ById({"pk": "webhook"}, BOTH, {"url": "https://evil.example/x", "events": ["tier.changed"]}),
     "webhooks:delete": ById({"pk": "webhook"}, POST),
     "webhooks:resend": ById({"pk": "delivery"}, POST),
-    # members: printed card sheets, erasure
+    # members: printed card sheets, erasure, a member's data download
     "members:card_print": ById({"batch": "batch"}),
-    "members:erase": ById({"pk": "member"}, POST, {"confirm": "erase"}),
+    # A's member's name typed, as the owner confirms: only the scope stands between B and A's member.
+    "members:erase": ById({"pk": "member"}, POST, {"confirm": A_SECRETS["member name"]}),
+    "members:data_json": ById({"pk": "member"}),
+    "members:data_csv": ById({"pk": "member"}),
     # campaigns and segments
     "campaigns:campaign": ById({"pk": "campaign"}),
     "campaigns:campaign_edit": ById({"pk": "campaign"}, BOTH, {"name": "Taken", "body": "x", "channel": "email"}),
@@ -489,6 +492,7 @@ WITHOUT_ID: dict[str, Plain] = {
     "rewards:catalog": Plain(),
     "rewards:reward_create": Plain(),
     "rewards:shortfalls": Plain(),
+    "rewards:retention_preview": Plain(query=lambda a: {"erase_inactive_years": "1"}),
     "rewards:import": Plain(),
     "rewards:import_template": Plain(),
     "rewards:export": Plain(),

@@ -112,6 +112,9 @@ WHO_MAY = {
     "create a campaign": "✓ ✓ — — — — —",
     "send a campaign": "✓ ✓ — — — — —",
     "view the activity log": "✓ — — — — — —",
+    "download a member's data": "✓ ✓ — — — — —",
+    "erase a member's personal data": "✓ — — — — — —",
+    "see whom the retention setting would erase": "✓ — — — — — —",
     "a member sees their own card": "— — — ✓ — — —",
     "API: record a purchase": "— — — — — ✓ —",
     "API: read a member": "— — — — — ✓ ✓",
@@ -241,6 +244,22 @@ HOW: dict[str, Action] = {
         effect=lambda w: Campaign.objects.get(pk=w.campaign.pk).status,
     ),
     "view the activity log": Action("merchants:audit_log", _at("merchants:audit_log"), "get"),
+    "download a member's data": Action(
+        "members:data_json",
+        _at("members:data_json", _member),
+        "get",
+        effect=lambda w: AuditLog.objects.for_merchant(w.merchant).filter(action="member.export").count(),
+    ),
+    "erase a member's personal data": Action(
+        "members:erase",
+        lambda w: (reverse("members:erase", args=[w.member.pk]), {"confirm": str(w.member)}),
+        effect=lambda w: Member.objects.get(pk=w.member.pk).erased_at,
+    ),
+    "see whom the retention setting would erase": Action(
+        "rewards:retention_preview",
+        lambda w: (reverse("rewards:retention_preview"), {"erase_inactive_years": "2"}),
+        "get",
+    ),
     "a member sees their own card": Action("portal:home", _at("portal:home"), "get"),
     "API: record a purchase": Action(
         "api:purchases",
