@@ -23,6 +23,10 @@ from .signup import member_signup
 THEME_COLOR = "#0f766e"  # app.css's --brand
 
 
+def _address_budget(request: HttpRequest) -> Budget:
+    return Budget("signup-ip", client_ip(request), settings.SIGNUP_PER_ADDRESS_PER_HOUR, HOUR)
+
+
 def _too_many(request: HttpRequest, form: SignupForm) -> int | None:
     """Counts this sign-up against the client's address and the phone and email it names (normalised
     by the form: every way of writing one number shares its budget); the seconds to wait, or None.
@@ -30,7 +34,7 @@ def _too_many(request: HttpRequest, form: SignupForm) -> int | None:
     The same limits apply whether or not the phone is registered, so they reveal nothing either.
     """
     per_contact = settings.SIGNUP_PER_CONTACT_PER_DAY
-    budgets = [Budget("signup-ip", client_ip(request), settings.SIGNUP_PER_ADDRESS_PER_HOUR, HOUR)]
+    budgets = [_address_budget(request)]
     contacts = [form.cleaned_data[name] for name in ("phone", "email")]
     budgets += [Budget("signup-contact", contact_key(contact), per_contact, DAY) for contact in contacts if contact]
     return limits_hit(*budgets)
@@ -58,6 +62,9 @@ def signup(request: HttpRequest, slug: str) -> HttpResponse:
                 form.add_error(None, error.messages)
             else:
                 return redirect("public:done", slug=shop.slug)
+    elif form.has_error("referral_code", "referral_unknown") and (wait := limits_hit(_address_budget(request))):
+        # The form says whether a referral code exists: guessing codes costs this address sign-ups.
+        form.add_error(None, retry_message(wait))
     response = render(request, "public/signup.html", {"shop": shop, "form": form}, status=429 if wait else 200)
     if wait:
         response["Retry-After"] = str(wait)

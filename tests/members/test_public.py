@@ -336,6 +336,18 @@ def test_sign_ups_from_one_address_are_taken_again_in_the_next_hour(post, mercha
     assert Member.objects.filter(merchant=merchant, phone="+60123456782").exists()
 
 
+def test_guessing_referral_codes_uses_up_the_addresss_sign_ups(post, merchant, settings):
+    settings.SIGNUP_PER_ADDRESS_PER_HOUR = 2
+    MemberFactory(merchant=merchant, referral_code="ACDEFG", phone="+60199999999")
+    post(referral_code="AAAAAA")
+    post(referral_code="CCCCCC")
+
+    response = post(referral_code="ACDEFG", follow=False)
+
+    assert response.status_code == 429
+    assert Member.objects.filter(merchant=merchant).count() == 1
+
+
 def test_people_who_give_no_email_are_not_counted_as_one_contact(post, merchant, settings):
     settings.SIGNUP_PER_CONTACT_PER_DAY = 2
     settings.SIGNUP_PER_ADDRESS_PER_HOUR = 100
