@@ -194,6 +194,9 @@ LOGIN_CODE_ASKS_PER_CONTACT = env.int("LOGIN_CODE_ASKS_PER_CONTACT", default=3)
 LOGIN_CODE_ASKS_PER_ADDRESS = env.int("LOGIN_CODE_ASKS_PER_ADDRESS", default=20)
 LOGIN_CODE_CHECKS_PER_CONTACT = env.int("LOGIN_CODE_CHECKS_PER_CONTACT", default=15)
 LOGIN_CODE_CHECKS_PER_ADDRESS = env.int("LOGIN_CODE_CHECKS_PER_ADDRESS", default=30)
+# The member's details page (it says when another member has a phone or email): saves per hour, per
+# member and per client address.
+PORTAL_DETAILS_SAVES_PER_HOUR = env.int("PORTAL_DETAILS_SAVES_PER_HOUR", default=10)
 # Looking a voucher up by its code (the API's GET /api/v1/redemptions/?code=): codes not found, per hour,
 # per API key and per client address. Found codes do not count: a till's honest lookups almost never miss.
 VOUCHER_MISSES_PER_KEY_PER_HOUR = env.int("VOUCHER_MISSES_PER_KEY_PER_HOUR", default=60)

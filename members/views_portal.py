@@ -28,7 +28,7 @@ from .portal import (
     member_link,
     portal_session_start,
 )
-from .ratelimit import Budget, client_ip, limits_hit, retry_message
+from .ratelimit import HOUR, Budget, client_ip, limits_hit, retry_message
 from .services import marketing_resubscribe, marketing_unsubscribe, member_request_deletion, member_update
 from .tasks import login_code_send_task
 
@@ -126,8 +126,16 @@ def login_code(request: HttpRequest, slug: str) -> HttpResponse:
 @member_link(member_from_token)
 def details(request: HttpRequest, member: Member, token: str) -> HttpResponse:
     form = DetailsForm.for_member(member, request.POST or None)
+    wait = None
     if form.is_valid():
+        # The page says when another member has a phone or email: saves are limited, per member and per
+        # client address, so it cannot be used to look through the shop's members.
+        per_hour = settings.PORTAL_DETAILS_SAVES_PER_HOUR
+        budgets = [Budget("details-member", str(member.pk), per_hour, HOUR)]
+        budgets.append(Budget("details-ip", client_ip(request), per_hour, HOUR))
         try:
+            if wait := limits_hit(*budgets):
+                raise ValidationError(retry_message(wait), code="rate")
             member_update(member=member, **form.cleaned_data)
         except ValidationError as error:
             _show_errors(form, error)
@@ -135,7 +143,7 @@ def details(request: HttpRequest, member: Member, token: str) -> HttpResponse:
             messages.success(request, _("Your details are saved."))
             return redirect("member_portal:details", token)
     context = {"member": member, "shop": member.merchant, "form": form, "token": token}
-    return render(request, "portal/details.html", context)
+    return _page(request, "portal/details.html", context, wait)
 
 
 def _show_errors(form: DetailsForm, error: ValidationError) -> None:
