@@ -26,7 +26,7 @@ PLACEHOLDERS = (
     "first_name", "name", "shop", "balance", "tier", "bonus", "multiplier", "offer_until", "voucher_code",
     "reward", "expiring_points", "expiry_date", "survey_link", "changes", "change_date",
 )  # fmt: skip
-SAMPLE_CODE = "AB12-CD34"  # the preview's voucher code: the real one is made when the message goes out
+SAMPLE_CODE = "AC3DE-FG4HJ"  # the preview's voucher code: the real one is made when the message goes out
 
 
 @dataclass(frozen=True)

@@ -186,6 +186,21 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # email per day. Customers on the shop's own Wi-Fi share one address: a busy shop may raise the first.
 SIGNUP_PER_ADDRESS_PER_HOUR = env.int("SIGNUP_PER_ADDRESS_PER_HOUR", default=5)
 SIGNUP_PER_CONTACT_PER_DAY = env.int("SIGNUP_PER_CONTACT_PER_DAY", default=3)
+# The member's sign-in with a one-time code, per window of LOGIN_CODE_WINDOW_MINUTES: codes asked for one
+# phone or email (each reaches a real phone or inbox) and from one client address (a family or an office
+# shares one), and codes typed from one address and for one phone or email. A code allows 5 tries.
+LOGIN_CODE_WINDOW_MINUTES = env.int("LOGIN_CODE_WINDOW_MINUTES", default=15)
+LOGIN_CODE_ASKS_PER_CONTACT = env.int("LOGIN_CODE_ASKS_PER_CONTACT", default=3)
+LOGIN_CODE_ASKS_PER_ADDRESS = env.int("LOGIN_CODE_ASKS_PER_ADDRESS", default=20)
+LOGIN_CODE_CHECKS_PER_CONTACT = env.int("LOGIN_CODE_CHECKS_PER_CONTACT", default=15)
+LOGIN_CODE_CHECKS_PER_ADDRESS = env.int("LOGIN_CODE_CHECKS_PER_ADDRESS", default=30)
+# The member's details page (it says when another member has a phone or email): saves per hour, per
+# member and per client address.
+PORTAL_DETAILS_SAVES_PER_HOUR = env.int("PORTAL_DETAILS_SAVES_PER_HOUR", default=10)
+# Looking a voucher up by its code (the API's GET /api/v1/redemptions/?code=): codes not found, per hour,
+# per API key and per client address. Found codes do not count: a till's honest lookups almost never miss.
+VOUCHER_MISSES_PER_KEY_PER_HOUR = env.int("VOUCHER_MISSES_PER_KEY_PER_HOUR", default=60)
+VOUCHER_MISSES_PER_ADDRESS_PER_HOUR = env.int("VOUCHER_MISSES_PER_ADDRESS_PER_HOUR", default=60)
 
 # Customer imports: the largest file and row count taken, files up to this many rows are checked and
 # imported within the request (bigger ones in a worker, with a progress bar), and rows per chunk.

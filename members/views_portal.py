@@ -6,6 +6,7 @@ The card page itself, and the data download, are served by rewards, which owns t
 pages here link to them by URL name only.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -27,19 +28,36 @@ from .portal import (
     member_link,
     portal_session_start,
 )
-from .ratelimit import client_ip, rate_limited
+from .ratelimit import HOUR, Budget, client_ip, limits_hit, retry_message
 from .services import marketing_resubscribe, marketing_unsubscribe, member_request_deletion, member_update
 from .tasks import login_code_send_task
 
 CARD_PAGE = "portal:card"  # served by rewards
 PENDING = "member_login"  # session: the shop and address a code was asked for
-# Asking for codes: a few per address (each one reaches a real phone or inbox), more per network
-# address (a family or an office shares one); checking codes is limited per network address too.
-ASK_PER_ADDRESS, ASK_PER_IP, CHECK_PER_IP, WINDOW = 3, 20, 30, 15 * 60
 
 
 def _shop(slug: str) -> Merchant:
     return get_object_or_404(Merchant, slug=slug)
+
+
+def _page(request: HttpRequest, template: str, context: dict, wait: int | None) -> HttpResponse:
+    """The page; a 429 that says when to come back while a rate limit refuses this client."""
+    response = render(request, template, context, status=429 if wait else 200)
+    if wait:
+        response["Retry-After"] = str(wait)
+    return response
+
+
+def _budgets(request: HttpRequest, merchant: Merchant, address: Address, step: str) -> list[Budget]:
+    """The limits of one step ("asks" for a code, "checks" of a code): per client address and per
+    phone or email, whether or not a member has it. Settings: LOGIN_CODE_<STEP>_PER_<ADDRESS|CONTACT>."""
+    seconds = settings.LOGIN_CODE_WINDOW_MINUTES * 60
+    per_ip = getattr(settings, f"LOGIN_CODE_{step.upper()}_PER_ADDRESS")
+    per_contact = getattr(settings, f"LOGIN_CODE_{step.upper()}_PER_CONTACT")
+    return [
+        Budget(f"member-{step}-ip", client_ip(request), per_ip, seconds),
+        Budget(f"member-{step}-contact", address.key(merchant.pk), per_contact, seconds),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -51,23 +69,23 @@ def _shop(slug: str) -> Merchant:
 def login(request: HttpRequest, slug: str) -> HttpResponse:
     merchant = _shop(slug)
     form = LoginForm(request.POST or None, initial={"address": request.GET.get("address", "")})
+    wait = None
     if form.is_valid():
         try:
             address = address_parse(form.cleaned_data["address"], merchant=merchant)
-            _ask_for_code(request, merchant, address)
         except ValidationError as error:
-            form.add_error("address" if error.code != "rate" else None, error)
+            form.add_error("address", error)
         else:
-            return redirect("member_portal:login_code", slug=merchant.slug)
-    return render(request, "portal/login.html", {"shop": merchant, "form": form})
+            if wait := limits_hit(*_budgets(request, merchant, address, "asks")):
+                form.add_error(None, retry_message(wait))
+            else:
+                _ask_for_code(request, merchant, address)
+                return redirect("member_portal:login_code", slug=merchant.slug)
+    return _page(request, "portal/login.html", {"shop": merchant, "form": form}, wait)
 
 
 def _ask_for_code(request: HttpRequest, merchant: Merchant, address: Address) -> None:
     """The same steps for every address, member or not: what happens next is up to the task."""
-    by_ip = rate_limited("member-login-ip", client_ip(request), limit=ASK_PER_IP, seconds=WINDOW)
-    by_address = rate_limited("member-login-address", address.key(merchant.pk), limit=ASK_PER_ADDRESS, seconds=WINDOW)
-    if by_ip or by_address:
-        raise ValidationError(_("Too many codes asked for. Wait a few minutes, then try again."), code="rate")
     login_code_requested(merchant=merchant, address=address)
     login_code_send_task.delay(merchant.pk, address.kind, address.value)
     request.session[PENDING] = {"merchant": merchant.pk, "kind": address.kind, "value": address.value}
@@ -82,11 +100,11 @@ def login_code(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("member_portal:login", slug=merchant.slug)
     address = Address(pending["kind"], pending["value"])
     form = CodeForm(request.POST or None)
-    expired = False
+    expired, wait = False, None
     if form.is_valid():
         try:
-            if rate_limited("member-code-ip", client_ip(request), limit=CHECK_PER_IP, seconds=WINDOW):
-                raise CodeRefused(_("Too many tries. Wait a few minutes, then try again."), code="rate")
+            if wait := limits_hit(*_budgets(request, merchant, address, "checks")):
+                raise CodeRefused(retry_message(wait), code="rate")
             member = login_code_check(merchant=merchant, address=address, code=form.cleaned_data["code"])
         except CodeRefused as error:
             form.add_error("code", error)
@@ -96,7 +114,7 @@ def login_code(request: HttpRequest, slug: str) -> HttpResponse:
             portal_session_start(request, member)
             return redirect(CARD_PAGE, card_token(member))
     context = {"shop": merchant, "form": form, "address": address, "expired": expired}
-    return render(request, "portal/login_code.html", context)
+    return _page(request, "portal/login_code.html", context, wait)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,8 +126,16 @@ def login_code(request: HttpRequest, slug: str) -> HttpResponse:
 @member_link(member_from_token)
 def details(request: HttpRequest, member: Member, token: str) -> HttpResponse:
     form = DetailsForm.for_member(member, request.POST or None)
+    wait = None
     if form.is_valid():
+        # The page says when another member has a phone or email: saves are limited, per member and per
+        # client address, so it cannot be used to look through the shop's members.
+        per_hour = settings.PORTAL_DETAILS_SAVES_PER_HOUR
+        budgets = [Budget("details-member", str(member.pk), per_hour, HOUR)]
+        budgets.append(Budget("details-ip", client_ip(request), per_hour, HOUR))
         try:
+            if wait := limits_hit(*budgets):
+                raise ValidationError(retry_message(wait), code="rate")
             member_update(member=member, **form.cleaned_data)
         except ValidationError as error:
             _show_errors(form, error)
@@ -117,7 +143,7 @@ def details(request: HttpRequest, member: Member, token: str) -> HttpResponse:
             messages.success(request, _("Your details are saved."))
             return redirect("member_portal:details", token)
     context = {"member": member, "shop": member.merchant, "form": form, "token": token}
-    return render(request, "portal/details.html", context)
+    return _page(request, "portal/details.html", context, wait)
 
 
 def _show_errors(form: DetailsForm, error: ValidationError) -> None:

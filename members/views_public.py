@@ -4,8 +4,6 @@ The "how it works" page next to them is served by rewards, which owns the rules;
 to it by URL name only.
 """
 
-import hashlib
-
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -14,34 +12,32 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import get_language
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from merchants.models import Merchant
 
 from .forms_public import SignupForm
-from .ratelimit import client_ip, rate_limited
+from .ratelimit import DAY, HOUR, Budget, client_ip, contact_key, limits_hit, retry_message
 from .signup import member_signup
 
 THEME_COLOR = "#0f766e"  # app.css's --brand
-HOUR, DAY = 60 * 60, 24 * 60 * 60
 
 
-def _digest(value: str) -> str:
-    # Rate-limit keys live in a shared cache: keep phone numbers and emails out of it.
-    return hashlib.sha256(value.encode()).hexdigest()[:32]
+def _address_budget(request: HttpRequest) -> Budget:
+    return Budget("signup-ip", client_ip(request), settings.SIGNUP_PER_ADDRESS_PER_HOUR, HOUR)
 
 
-def _too_many(request: HttpRequest, form: SignupForm) -> bool:
-    """Counts this sign-up against the client's address and the phone and email it names.
+def _too_many(request: HttpRequest, form: SignupForm) -> int | None:
+    """Counts this sign-up against the client's address and the phone and email it names (normalised
+    by the form: every way of writing one number shares its budget); the seconds to wait, or None.
 
     The same limits apply whether or not the phone is registered, so they reveal nothing either.
     """
     per_contact = settings.SIGNUP_PER_CONTACT_PER_DAY
-    checks = [("signup-ip", client_ip(request), settings.SIGNUP_PER_ADDRESS_PER_HOUR, HOUR)]
+    budgets = [_address_budget(request)]
     contacts = [form.cleaned_data[name] for name in ("phone", "email")]
-    checks += [("signup-contact", _digest(contact), per_contact, DAY) for contact in contacts if contact]
-    return any(rate_limited(scope, key, limit=limit, seconds=seconds) for scope, key, limit, seconds in checks)
+    budgets += [Budget("signup-contact", contact_key(contact), per_contact, DAY) for contact in contacts if contact]
+    return limits_hit(*budgets)
 
 
 @require_http_methods(["GET", "POST"])
@@ -50,19 +46,13 @@ def signup(request: HttpRequest, slug: str) -> HttpResponse:
     form = SignupForm(request.POST or None, merchant=shop, initial={"referral_code": request.GET.get("ref", "")[:12]})
     if request.method == "POST" and form.is_bot:
         return redirect("public:done", slug=shop.slug)  # looks like success; nothing is created
-    status = 200
+    wait = None
     if form.is_valid():
         seen = f"signup:key:{form.cleaned_data['key']}"
         if cache.get(seen):  # the same form posted twice (a double tap): one sign-up, one message
             return redirect("public:done", slug=shop.slug)
-        if _too_many(request, form):
-            form.add_error(
-                None,
-                _(
-                    "Too many sign-ups from here or with these details. Please try again later, or ask us at the counter."
-                ),
-            )
-            status = 429
+        if wait := _too_many(request, form):
+            form.add_error(None, retry_message(wait))
         else:
             cache.set(seen, 1, HOUR)
             try:
@@ -72,7 +62,13 @@ def signup(request: HttpRequest, slug: str) -> HttpResponse:
                 form.add_error(None, error.messages)
             else:
                 return redirect("public:done", slug=shop.slug)
-    return render(request, "public/signup.html", {"shop": shop, "form": form}, status=status)
+    elif form.has_error("referral_code", "referral_unknown") and (wait := limits_hit(_address_budget(request))):
+        # The form says whether a referral code exists: guessing codes costs this address sign-ups.
+        form.add_error(None, retry_message(wait))
+    response = render(request, "public/signup.html", {"shop": shop, "form": form}, status=429 if wait else 200)
+    if wait:
+        response["Retry-After"] = str(wait)
+    return response
 
 
 @require_GET

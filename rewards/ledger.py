@@ -616,9 +616,18 @@ def _stamp_card_full(program: Program, account: Account, entries: list[Entry], a
 # Rewards and vouchers
 
 
+# A voucher code is two groups of VOUCHER_GROUP characters from the read-aloud alphabet (members.models:
+# 25 letters and digits, no look-alikes), drawn with `secrets`: 25**10, about 2**46.4 codes. Guessing
+# one live code of a shop with 100,000 of them takes 25**10 / 100,000 = about 950 million tries; the
+# API refuses more than VOUCHER_MISSES_PER_KEY_PER_HOUR wrong codes (60) per key and hour, so about
+# 1,800 years per key (tests/rewards/test_voucher_codes.py works it out from the settings). Codes of
+# two groups of 4, issued before, keep working (rewards.selectors.voucher_code_clean).
+VOUCHER_GROUP = 5
+
+
 def _voucher_code(merchant_id: int) -> str:
     for _attempt in range(10):
-        code = f"{random_code(4)}-{random_code(4)}"
+        code = f"{random_code(VOUCHER_GROUP)}-{random_code(VOUCHER_GROUP)}"
         if not Redemption.objects.filter(merchant_id=merchant_id, code=code).exists():
             return code
     raise RuntimeError("could not find a free voucher code")

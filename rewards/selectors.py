@@ -145,6 +145,22 @@ def vouchers_usable(*, account: Account) -> list[Redemption]:
     )
 
 
+def voucher_code_clean(raw: str) -> str:
+    """A voucher code as people type it ("abcde fghjk", "ABCDE-FGHJK") in the form it is stored in:
+    two groups of 5 (or of 4, as codes issued before had). "" when it cannot be a voucher code."""
+    chars = "".join(raw.split()).replace("-", "").upper()
+    if len(chars) not in (8, 10) or not chars.isalnum():
+        return ""
+    half = len(chars) // 2
+    return f"{chars[:half]}-{chars[half:]}"
+
+
+def voucher_by_code(*, merchant: Merchant, code: str) -> QuerySet[Redemption]:
+    """The shop's voucher with this code (none for a code no voucher of this shop has)."""
+    code = voucher_code_clean(code)
+    return Redemption.objects.for_merchant(merchant).filter(code=code) if code else Redemption.objects.none()
+
+
 def rewards_affordable(*, account: Account, tiers: list[Tier], today: date) -> list[Reward]:
     """Rewards this member can have now: enough points, the right tier, in stock, in their dates."""
     candidates = Reward.objects.for_merchant(account.merchant_id).filter(

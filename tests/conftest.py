@@ -1,5 +1,7 @@
 """Shared fixtures: two shops, and a signed-in client per role in the first one."""
 
+import os
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -51,6 +53,20 @@ def _fresh_cache(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.clear()
     yield
+    cache.clear()
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The cache as production has it: Redis (REDIS_URL), shared by every worker. Rate limits are tested
+    on it too, where a count must be seen by other processes; skipped when no Redis is configured."""
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("needs Redis: set REDIS_URL (CI does)")
+    settings.CACHES = {
+        "default": {"BACKEND": "loyalty.cache.PooledRedisCache", "LOCATION": os.environ["REDIS_URL"], "KEY_PREFIX": "t"}
+    }
+    cache.clear()  # this Redis database is the test run's own
+    yield cache
     cache.clear()
 
 

@@ -3,6 +3,7 @@ key's shop, so another shop's id is a 404 like an id that does not exist."""
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -13,12 +14,13 @@ from rest_framework.response import Response
 
 from members.models import Member, Source
 from members.phones import phone_normalize
+from members.ratelimit import HOUR, Budget, client_ip, limits_hit, limits_refund, retry_message
 from members.services import member_by_card, member_enroll, member_update
 from merchants.api import IDEMPOTENCY_HEADER, ShopApiView, idempotent
 from merchants.models import Location
 from rewards import ledger
 from rewards.models import Purchase, Redemption, Reward
-from rewards.selectors import member_history, vouchers_usable
+from rewards.selectors import member_history, voucher_by_code, vouchers_usable
 
 from . import serializers as s
 from .hot import purchase_quick
@@ -225,6 +227,13 @@ def _redemptions(request):
     return Redemption.objects.for_merchant(request.merchant).select_related("account", "reward")
 
 
+def _voucher_budgets(request) -> list[Budget]:
+    return [
+        Budget("voucher-key", str(request.auth.pk), settings.VOUCHER_MISSES_PER_KEY_PER_HOUR, HOUR),
+        Budget("voucher-ip", client_ip(request), settings.VOUCHER_MISSES_PER_ADDRESS_PER_HOUR, HOUR),
+    ]
+
+
 class Redemptions(ShopApiView):
     @extend_schema(
         summary="Redeem a reward: the member spends points and gets a voucher",
@@ -244,12 +253,33 @@ class Redemptions(ShopApiView):
     @extend_schema(
         summary="Find a voucher by its code",
         operation_id="redemptions_list",
+        description="Any case, with or without the dash. Codes not found are limited per key and per client "
+        "address (VOUCHER_MISSES_PER_KEY_PER_HOUR, VOUCHER_MISSES_PER_ADDRESS_PER_HOUR): past the limit, "
+        "a 429 with Retry-After; found codes do not count.",
         parameters=[s.VoucherSearchSerializer],
-        responses=paginated(s.RedemptionSerializer, "RedemptionPage"),
+        responses={
+            200: paginated(s.RedemptionSerializer, "RedemptionPage"),
+            429: inline_serializer("TooManyWrongCodes", {"detail": serializers.CharField()}),
+        },
     )
     def get(self, request):
-        code = _valid(s.VoucherSearchSerializer, request.query_params).get("code", "").strip().upper()
-        found = _redemptions(request).filter(code=code) if code else _redemptions(request).none()
+        code = _valid(s.VoucherSearchSerializer, request.query_params).get("code", "").strip()
+        if not code:
+            return _paginated(self, request, _redemptions(request).none(), s.RedemptionSerializer)
+        # Every lookup counts against the key's and the client address's budgets of wrong codes, and a
+        # found voucher gives its count back: guessing is refused long before it could find one, a
+        # till's honest lookups almost never are. A refused lookup is refused before the code is read,
+        # so a 429 says nothing about it; every other miss is the same empty page.
+        budgets = _voucher_budgets(request)
+        if wait := limits_hit(*budgets):
+            return Response(
+                {"detail": retry_message(wait)},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(wait)},
+            )
+        found = list(voucher_by_code(merchant=request.merchant, code=code).select_related("account", "reward"))
+        if found:
+            limits_refund(*budgets)
         return _paginated(self, request, found, s.RedemptionSerializer)
 
 

@@ -370,11 +370,11 @@ class MemberHistory:
             discount = int((points * shop.rules.point_value * 100).quantize(Decimal(1), rounding=ROUND_FLOOR))
         t = self.at(t)
         number = len(self.batch.redemptions)
-        voucher = code(self.batch.vouchers + number, 8, shop.seed + 2)
+        voucher = code(self.batch.vouchers + number, 10, shop.seed + 2)
         redemption = [
             self.index,
             reward.id,
-            f"{voucher[:4]}-{voucher[4:]}",
+            f"{voucher[:5]}-{voucher[5:]}",
             points,
             discount,
             VoucherStatus.ISSUED,

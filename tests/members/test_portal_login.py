@@ -6,7 +6,9 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -246,6 +248,55 @@ def test_an_unknown_phone_gets_the_same_answer_and_nothing_is_sent(client, merch
     assert LoginCode.objects.count() == 1  # the known member's only
 
 
+def plain(html: str) -> str:
+    return re.sub(r'nonce="[^"]+"', "", re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html))
+
+
+def test_a_wrong_code_for_an_unknown_email_reads_byte_for_byte_like_a_known_ones(merchant, siti, mailoutbox):
+    known, unknown = Client(), Client()
+    ask(known, merchant, "siti@example.com")
+    ask(unknown, merchant, "nobody@example.com")
+    code = wrong(sent_codes(mailoutbox)[0])
+
+    known_page = answer(known, merchant, code)
+    unknown_page = answer(unknown, merchant, code)
+
+    assert known_page.status_code == unknown_page.status_code == 200
+    assert plain(unknown_page.content.decode()).replace("nobody@", "siti@") == plain(known_page.content.decode())
+
+
+def test_asking_for_an_unknown_phone_answers_byte_for_byte_like_a_known_one(merchant, siti):
+    known = ask(Client(), merchant, "012-345 6789")
+
+    unknown = ask(Client(), merchant, "012-999 8888")
+
+    assert (unknown.status_code, unknown.content, unknown["Location"]) == (
+        known.status_code,
+        known.content,
+        known["Location"],
+    )
+
+
+def test_checking_a_code_for_an_unknown_address_does_the_same_database_work(merchant, siti, mailoutbox):
+    known, unknown = Client(), Client()
+    ask(known, merchant, "siti@example.com")
+    ask(unknown, merchant, "nobody@example.com")
+    code = wrong(sent_codes(mailoutbox)[0])
+
+    with CaptureQueriesContext(connection) as known_queries:
+        answer(known, merchant, code)
+    with CaptureQueriesContext(connection) as unknown_queries:
+        answer(unknown, merchant, code)
+
+    # No early "no" for a stranger: the member lookup, the locked read and the write run both times.
+    assert statements(unknown_queries) == statements(known_queries)
+
+
+def statements(queries: CaptureQueriesContext) -> list[str]:
+    """Each query up to its WHERE, numbers and strings blanked: what was asked, not of whom."""
+    return [re.sub(r"\d+|'[^']*'", "?", q["sql"]).split(" WHERE ")[0] for q in queries.captured_queries]
+
+
 def test_tries_on_an_unknown_address_run_out_like_on_a_known_one(client, merchant, db):
     ask(client, merchant, "nobody@example.com")
 
@@ -258,7 +309,10 @@ def test_tries_on_an_unknown_address_run_out_like_on_a_known_one(client, merchan
 
 
 # ---------------------------------------------------------------------------------------------
-# Rate limits
+# Rate limits (settings LOGIN_CODE_*: 3 codes per phone or email, 20 per client address, 30 tries per
+# client address and 15 per phone or email, in windows of 15 minutes)
+
+TOO_MANY = "Too many attempts. Please try again in"
 
 
 def test_a_fourth_code_for_the_same_address_within_minutes_is_refused(client, merchant, siti, mailoutbox):
@@ -267,25 +321,61 @@ def test_a_fourth_code_for_the_same_address_within_minutes_is_refused(client, me
 
     response = ask(Client(), merchant, "SITI@example.com")
 
-    assert response.status_code == 200
-    assert "Too many codes asked for" in response.content.decode()
+    assert response.status_code == 429
+    assert TOO_MANY in response.content.decode()
     assert len(mailoutbox) == 3
+
+
+def test_a_phone_written_another_way_shares_its_budget(client, merchant, siti):
+    for typed in ("+60 12-345 6789", "0123456789", "012 345 6789"):
+        assert ask(Client(), merchant, typed).status_code == 302
+
+    assert ask(Client(), merchant, "+60123456789").status_code == 429
+    assert len(MemoryBackend.outbox) == 3
+
+
+def test_the_refusal_says_when_to_try_again(client, merchant, siti, monkeypatch):
+    start = 1_800_000_000  # on a quarter hour: the window ends 15 minutes later
+    monkeypatch.setattr(time, "time", lambda: start + 60 * 4)
+    for _ in range(3):
+        ask(Client(), merchant, "siti@example.com")
+
+    response = ask(Client(), merchant, "siti@example.com")
+
+    assert "Too many attempts. Please try again in 11 minutes." in response.content.decode()
+    assert response["Retry-After"] == str(11 * 60)
+
+
+def test_codes_may_be_asked_again_once_the_window_has_passed(client, merchant, siti, mailoutbox, monkeypatch):
+    now = [1_800_000_000]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+    for _ in range(4):
+        ask(Client(), merchant, "siti@example.com")
+    now[0] += 15 * 60
+
+    response = ask(Client(), merchant, "siti@example.com")
+
+    assert response.status_code == 302
+    assert len(mailoutbox) == 4  # three in the first window, one in the next
 
 
 def test_the_limit_per_address_counts_unknown_addresses_too(client, merchant, db):
     for _ in range(3):
         ask(Client(), merchant, "nobody@example.com")
 
-    assert "Too many codes asked for" in ask(Client(), merchant, "nobody@example.com").content.decode()
+    response = ask(Client(), merchant, "nobody@example.com")
+
+    assert response.status_code == 429
+    assert TOO_MANY in response.content.decode()
 
 
 def test_one_network_address_cannot_ask_for_codes_without_end(client, merchant, siti, mailoutbox):
     for n in range(20):
         ask(client, merchant, f"person{n}@example.com")
 
-    response = ask(client, merchant, "siti@example.com")
+    response = ask(client, merchant, "siti@example.com")  # a fresh phone or email: refused by address
 
-    assert "Too many codes asked for" in response.content.decode()
+    assert response.status_code == 429
     assert mailoutbox == []
 
 
@@ -299,4 +389,24 @@ def test_one_network_address_cannot_guess_codes_without_end(merchant, siti, mail
 
     response = answer(guessers[6], merchant, "123456")
 
-    assert "Too many tries. Wait a few minutes" in response.content.decode()
+    assert response.status_code == 429
+    assert TOO_MANY in response.content.decode()
+
+
+def test_one_phone_or_email_cannot_be_guessed_from_many_network_addresses(merchant, siti, mailoutbox, settings):
+    settings.LOGIN_CODE_ASKS_PER_CONTACT = 10
+    addresses = iter(f"10.0.0.{n}" for n in range(1, 100))
+    tries = 0
+    while tries < 15:  # 15 tries on one address, each guesser from an address of its own
+        guesser = Client(REMOTE_ADDR=next(addresses))
+        ask(guesser, merchant, "siti@example.com")
+        for _ in range(5):
+            answer(guesser, merchant, "000000")
+            tries += 1
+    last = Client(REMOTE_ADDR="10.0.1.1")
+    ask(last, merchant, "siti@example.com")
+
+    response = answer(last, merchant, sent_codes(mailoutbox)[-1])  # even the right code
+
+    assert response.status_code == 429
+    assert "member_id" not in last.session

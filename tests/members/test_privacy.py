@@ -141,6 +141,19 @@ def test_an_email_another_member_has_is_refused_in_any_case(client, siti, enroll
     assert siti.email == "siti@example.com"
 
 
+def test_details_saves_are_limited_so_the_page_cannot_look_through_members(client, siti, settings):
+    settings.PORTAL_DETAILS_SAVES_PER_HOUR = 3
+    for n in range(3):
+        client.post(details_url(siti), details(siti, phone=f"+6019111222{n}"))
+
+    response = client.post(details_url(siti), details(siti, phone="+60191112229"))
+
+    assert response.status_code == 429
+    assert "Too many attempts. Please try again in" in text_of(response)
+    siti.refresh_from_db()
+    assert siti.phone == "+60191112222"
+
+
 def test_a_phone_a_member_of_another_shop_has_is_fine(client, siti, enroll, other_merchant):
     enroll(merchant=other_merchant, first_name="Lek", phone="+60191112222")
 

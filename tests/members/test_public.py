@@ -2,6 +2,7 @@
 about who is already a member; rate limits and a honeypot keep scripts out."""
 
 import re
+import time
 
 import pytest
 from django.conf import settings
@@ -228,6 +229,15 @@ def test_new_and_registered_phones_get_the_same_page(post, merchant):
     assert without_csrf(new.text) == without_csrf(known.text)
 
 
+def test_a_registered_email_gets_a_byte_for_byte_identical_answer(post, merchant):
+    MemberFactory(merchant=merchant, phone="+60199999999", email="known@example.com")
+
+    new = post(phone="012-345 6781", email="new@example.com", follow=False)
+    known = post(phone="012-345 6782", email="known@example.com", follow=False)
+
+    assert (known.status_code, known["Location"], known.content) == (new.status_code, new["Location"], new.content)
+
+
 def test_a_phone_registered_at_another_shop_joins_here(post, merchant, other_merchant):
     MemberFactory(merchant=other_merchant, phone="+60123456789")
 
@@ -261,7 +271,7 @@ def test_sign_ups_from_one_address_are_limited_and_the_extra_one_creates_nothing
     response = post(phone="012-345 6783", follow=False)
 
     assert response.status_code == 429
-    assert "Too many sign-ups" in response.text
+    assert "Too many attempts. Please try again in" in response.text
     assert not Member.objects.filter(phone="+60123456783").exists()
     assert Member.objects.filter(merchant=merchant).count() == 2
 
@@ -277,6 +287,65 @@ def test_one_phone_number_is_limited_per_day_even_when_registered(post, merchant
     assert response.status_code == 429
     assert Member.objects.filter(merchant=merchant).count() == 1
     assert len(MemoryBackend.outbox) == 3  # the fourth did not message the phone's owner again
+
+
+def test_one_phone_number_written_two_ways_shares_one_budget(post, merchant, settings):
+    settings.SIGNUP_PER_CONTACT_PER_DAY = 1
+    settings.SIGNUP_PER_ADDRESS_PER_HOUR = 100
+    post(phone="+60 12-345 6789")
+
+    response = post(phone="0123456789", follow=False)
+
+    assert response.status_code == 429
+    assert len(MemoryBackend.outbox) == 1
+
+
+def test_one_email_in_capitals_shares_its_budget(post, merchant, settings):
+    settings.SIGNUP_PER_CONTACT_PER_DAY = 1
+    settings.SIGNUP_PER_ADDRESS_PER_HOUR = 100
+    post(phone="012-345 6781", email="siti@example.com")
+
+    response = post(phone="012-345 6782", email="SITI@Example.com", follow=False)
+
+    assert response.status_code == 429
+    assert not Member.objects.filter(phone="+60123456782").exists()
+
+
+def test_the_refusal_says_when_to_try_again(post, settings, monkeypatch):
+    settings.SIGNUP_PER_ADDRESS_PER_HOUR = 1
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_000 + 20 * 60)  # 20 minutes into an hour's window
+    post(phone="012-345 6781")
+
+    response = post(phone="012-345 6782", follow=False)
+
+    assert "Too many attempts. Please try again in 40 minutes." in response.text
+    assert response["Retry-After"] == str(40 * 60)
+
+
+def test_sign_ups_from_one_address_are_taken_again_in_the_next_hour(post, merchant, settings, monkeypatch):
+    settings.SIGNUP_PER_ADDRESS_PER_HOUR = 1
+    now = [1_800_000_000]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+    post(phone="012-345 6781")
+    assert post(phone="012-345 6782", follow=False).status_code == 429
+    now[0] += 60 * 60
+
+    response = post(phone="012-345 6782", follow=False)
+
+    assert response.status_code == 302
+    assert Member.objects.filter(merchant=merchant, phone="+60123456782").exists()
+
+
+def test_guessing_referral_codes_uses_up_the_addresss_sign_ups(post, merchant, settings):
+    settings.SIGNUP_PER_ADDRESS_PER_HOUR = 2
+    MemberFactory(merchant=merchant, referral_code="ACDEFG", phone="+60199999999")
+    post(referral_code="AAAAAA")
+    post(referral_code="CCCCCC")
+
+    response = post(referral_code="ACDEFG", follow=False)
+
+    assert response.status_code == 429
+    assert Member.objects.filter(merchant=merchant).count() == 1
 
 
 def test_people_who_give_no_email_are_not_counted_as_one_contact(post, merchant, settings):

@@ -35,6 +35,7 @@ def _production_env(**extra: str) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "shop.example.com",
         "EMAIL_URL": "smtp+tls://mailer:password@mail.example.com:587",
+        "REDIS_URL": "redis://cache.example.com:6379/0",  # the shared cache rate limits count in (not connected to)
     } | extra
 
 

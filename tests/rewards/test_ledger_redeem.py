@@ -298,11 +298,11 @@ def test_a_withdrawn_reward_is_refused(rich, mug, redeem):
 # Voucher codes
 
 
-def test_a_voucher_code_is_two_groups_of_four_readable_characters(rich, mug, redeem):
+def test_a_voucher_code_is_two_groups_of_five_readable_characters(rich, mug, redeem):
     voucher = redeem(rich, mug)
 
     alphabet = re.escape(CODE_ALPHABET)
-    assert re.fullmatch(rf"[{alphabet}]{{4}}-[{alphabet}]{{4}}", voucher.code)
+    assert re.fullmatch(rf"[{alphabet}]{{5}}-[{alphabet}]{{5}}", voucher.code)
 
 
 def test_a_code_already_issued_in_the_shop_is_not_issued_again(monkeypatch, rich, mug, redeem):

@@ -16,11 +16,12 @@ print(json.dumps({name: getattr(settings, name) for name in sys.argv[1:]}, defau
 
 
 def production_env(**extra: str) -> dict[str, str]:
-    """What a deployment sets: DEBUG off (the default), a real key, its host and a mail server."""
+    """What a deployment sets: DEBUG off (the default), a real key, its host, a mail server and Redis."""
     return {
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "example.com",
         "EMAIL_URL": "smtp+tls://mailer:password@mail.example.com:587",
+        "REDIS_URL": "redis://redis.example.com:6379/0",  # not connected to: the checks read settings only
     } | extra
 
 

@@ -52,3 +52,13 @@ def test_check_deploy_finds_nothing_with_production_settings():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
     assert "WARNING" not in result.stderr
+
+
+def test_check_deploy_warns_that_rate_limits_need_redis():
+    env = production_env()
+    del env["REDIS_URL"]
+
+    result = run_python(env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+
+    assert result.returncode == 1
+    assert "members.W001" in result.stderr
