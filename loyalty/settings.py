@@ -207,7 +207,7 @@ VOUCHER_MISSES_PER_ADDRESS_PER_HOUR = env.int("VOUCHER_MISSES_PER_ADDRESS_PER_HO
 IMPORT_MAX_MB = env.int("IMPORT_MAX_MB", default=20)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
 IMPORT_INLINE_ROWS = env.int("IMPORT_INLINE_ROWS", default=1000)
-IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=5000)
+IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=2500)
 # Campaigns: at most one marketing message per member in this many days.
 CAMPAIGN_CAP_DAYS = env.int("CAMPAIGN_CAP_DAYS", default=3)
 # Webhooks to addresses on this machine or a private network: refused unless allowed (development, or a
