@@ -200,6 +200,9 @@ CAMPAIGN_CAP_DAYS = env.int("CAMPAIGN_CAP_DAYS", default=3)
 WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)
 # Sending a campaign is queued as this many tasks at once, each claiming its own batches.
 CAMPAIGN_SEND_WORKERS = env.int("CAMPAIGN_SEND_WORKERS", default=2)
+# A worker's claim on a batch of campaign messages lasts this long: a worker that died mid-batch leaves
+# its unsent messages to the next run once it lapses (longer than a batch of SEND_BATCH takes to send).
+CAMPAIGN_CLAIM_SECONDS = env.int("CAMPAIGN_CLAIM_SECONDS", default=600)
 # Threads writing a big import's chunks side by side, each on its own connection (rewards.imports.jobs.Pipeline).
 # One on SQLite (a single writer anyway) and in tests, whose data the test's own transaction hides from others.
 IMPORT_WRITERS = env.int(
