@@ -88,17 +88,21 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def wait_for(self, condition: Callable[[], object], what: str) -> None:
+    def wait_for(self, condition: Callable[[], object], what: str) -> object:
+        return self.wait_until(condition, what, worker=self)
+
+    @staticmethod
+    def wait_until(condition: Callable[[], object], what: str, worker: "Worker | None" = None) -> object:
+        """What condition() returned once it was true; the test fails after TIMEOUT, or when the worker died."""
         deadline = time.monotonic() + TIMEOUT
-        while not condition():
-            if self.process.poll() is not None:
-                pytest.fail(f"the worker exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
+        while not (result := condition()):
+            if worker and worker.process.poll() is not None:
+                pytest.fail(f"the worker exited with {worker.process.returncode}:\n{worker.log.read_text()[-3000:]}")
             if time.monotonic() > deadline:
-                pytest.fail(
-                    f"{what}: not within {TIMEOUT} s; the database's sessions: {sessions()}\n"
-                    f"the worker's log:\n{self.log.read_text()[-3000:]}"
-                )
+                log = worker.log.read_text()[-3000:] if worker else ""
+                pytest.fail(f"{what}: not within {TIMEOUT} s; the database's sessions: {sessions()}\n{log}")
             time.sleep(0.05)
+        return result
 
 
 @pytest.fixture
