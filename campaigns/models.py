@@ -190,8 +190,9 @@ class MessageStatus(models.TextChoices):
 class Message(models.Model):
     """The outbox: one row per (campaign, member, occurrence), written before anything is sent.
 
-    The unique key makes writing the audience twice harmless; a row is claimed (sending) before
-    its message goes out, so a second run or a retried task never sends it again.
+    The unique key makes writing the audience twice harmless; a row is claimed, then marked sending
+    just before its message goes out, so a second run or a retried task never sends it again (see
+    campaigns.sending).
     """
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -202,6 +203,8 @@ class Message(models.Model):
     status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When a worker claimed it for sending (campaigns.sending): the claim lapses after CAMPAIGN_CLAIM_SECONDS.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     error = models.CharField(max_length=300, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     variant = models.CharField(max_length=1, default="a")  # an A/B test's half: "a" or "b"

@@ -1,10 +1,13 @@
 """A campaign's run: write its outbox (the audience, less the held-out share), then send it in batches.
 
-At most once per (campaign, member, occurrence): the outbox's unique key makes writing the audience
-twice harmless, and each message is claimed (status "sending", committed) before it goes out, so a
-task that runs twice or is retried after a worker died never sends it again. A message whose
-sending raised is retried with backoff, up to MAX_ATTEMPTS times; what still fails shows on the
-campaign page with its error.
+At most once per (campaign, member, occurrence), and none lost when a worker dies: the outbox's unique
+key makes writing the audience twice harmless. A worker claims a batch of pending messages for a lease
+(claimed_at); then, one message at a time, it marks the message "sending" (only if its claim still
+holds), sends it, and marks it "sent" at once. A worker killed mid-batch leaves its unsent messages
+pending under a claim that lapses after CAMPAIGN_CLAIM_SECONDS: the next run sends them. Only the
+one message it was sending at that instant is in doubt (it may or may not have gone out): it is
+marked failed with a word saying so, never sent twice. A message whose sending raised is retried
+with backoff, up to MAX_ATTEMPTS times; what still fails shows on the campaign page with its error.
 """
 
 import hashlib
@@ -15,7 +18,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -38,6 +41,11 @@ log = logging.getLogger(__name__)
 SEND_BATCH = 200
 WRITE_BATCH = 5000
 MAX_ATTEMPTS = 3
+
+
+def claim_lease() -> timedelta:
+    """How long a worker's claim on a batch holds: past it, a dead worker's messages go to the next run."""
+    return timedelta(seconds=settings.CAMPAIGN_CLAIM_SECONDS)
 
 
 def frequency_cap() -> timedelta:
@@ -238,32 +246,36 @@ def send_batch(*, campaign: Campaign, now: datetime | None = None) -> int:
     """Claim up to SEND_BATCH due messages, then send them. Returns how many it claimed."""
     now = now or timezone.now()
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    free = Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - claim_lease())  # a dead worker's claim lapses
     with transaction.atomic():
         claimed = list(
             Message.objects.select_for_update(skip_locked=True)
             .filter(campaign=campaign, status=MessageStatus.PENDING)
-            .filter(due)
+            .filter(due, free)
             .order_by("pk")
             .values_list("pk", flat=True)[:SEND_BATCH]
         )
-        Message.objects.filter(pk__in=claimed).update(status=MessageStatus.SENDING)
+        Message.objects.filter(pk__in=claimed).update(claimed_at=now)
     messages = Message.objects.filter(pk__in=claimed).select_related(
         "member__account__tier", "member__merchant", "voucher__reward"
     )
-    sent = []
-    for message in messages:
+    for message in messages.order_by("pk"):
         try:
             _offer_before(campaign, message)
+            # Ours only while the claim holds: a run that took over a lapsed claim sends it instead.
+            mine = Message.objects.filter(pk=message.pk, status=MessageStatus.PENDING, claimed_at=now)
+            if not mine.update(status=MessageStatus.SENDING):
+                continue
             _deliver(campaign, message)
         except Exception as error:  # a provider's error of any kind: retried, then shown on the page
             _failed(campaign, message, error)
             continue
-        sent.append(message.pk)
-        _offer_after(campaign, message, timezone.now())
-    # One write for the batch's successes; a crash before it leaves them "sending": never sent again.
-    Message.objects.filter(pk__in=sent).update(
-        status=MessageStatus.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1
-    )
+        # Recorded right after it went out: a crash from here on leaves only this one in doubt.
+        with transaction.atomic():
+            Message.objects.filter(pk=message.pk).update(
+                status=MessageStatus.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1
+            )
+            _offer_after(campaign, message, timezone.now())
     return len(claimed)
 
 
@@ -274,6 +286,7 @@ def _failed(campaign: Campaign, message: Message, error: Exception) -> None:
         status=MessageStatus.FAILED if final else MessageStatus.PENDING,
         attempts=attempts,
         next_attempt_at=timezone.now() + timedelta(minutes=2**attempts),
+        claimed_at=None,
         error=str(error)[:300],
     )
     if final and message.voucher_id:  # nobody told them the code: the voucher goes back
@@ -281,20 +294,57 @@ def _failed(campaign: Campaign, message: Message, error: Exception) -> None:
     log.warning("campaign %s: message to member %s failed: %s", campaign.pk, message.member_id, error)
 
 
+def interrupted_settle(*, campaign: Campaign, now: datetime) -> int:
+    """Messages a dead worker was sending at the moment it died: they may have gone out or not. They
+    are not sent again (at most once); the campaign page shows them failed, with why."""
+    return Message.objects.filter(
+        campaign=campaign, status=MessageStatus.SENDING, claimed_at__lt=now - claim_lease()
+    ).update(
+        status=MessageStatus.FAILED,
+        attempts=F("attempts") + 1,
+        error=_("Interrupted while being sent: it may not have arrived."),
+    )
+
+
 def campaign_send(*, campaign_id: int, now: datetime | None = None) -> datetime | None:
-    """Send what is due; returns when to come back for retries, or None when the campaign is done."""
+    """Send what is due; returns when to come back (retries, or other workers' claims), or None when
+    the campaign is done."""
     campaign = Campaign.objects.select_related("merchant", "segment").get(pk=campaign_id)
     if campaign.status not in (CampaignStatus.SENDING, CampaignStatus.ACTIVE):
         return None
+    interrupted_settle(campaign=campaign, now=now or timezone.now())
     while send_batch(campaign=campaign, now=now):
         pass
     waiting = Message.objects.filter(campaign=campaign, status=MessageStatus.PENDING)
-    if retry := waiting.order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first():
-        return retry
+    if waiting.exists():
+        # Back for the first retry, or when another worker's claim lapses (it may have died).
+        times = waiting.aggregate(retry=Min("next_attempt_at"), claimed=Min("claimed_at"))
+        lapse = times["claimed"] and times["claimed"] + claim_lease()
+        return min(t for t in (times["retry"], lapse, (now or timezone.now()) + claim_lease()) if t)
     Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.SENDING).update(
         status=CampaignStatus.SENT, finished_at=timezone.now()
     )
     return None
+
+
+def campaigns_stalled(*, now: datetime | None = None) -> list[int]:
+    """Campaigns being sent with due messages that no worker claimed within the lease: their tasks
+    died (or were never queued, the broker being down). The minute's beat job queues them again."""
+    now = now or timezone.now()
+    lapsed = now - claim_lease()
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    running = Campaign.objects.filter(status__in=(CampaignStatus.SENDING, CampaignStatus.ACTIVE), started_at__lt=lapsed)
+    stalled = []
+    for pk in running.values_list("pk", flat=True):
+        messages = Message.objects.filter(campaign_id=pk)
+        if messages.filter(claimed_at__gte=lapsed).exists():
+            continue  # a worker is on it
+        if (
+            messages.filter(status=MessageStatus.SENDING).exists()
+            or messages.filter(due, status=MessageStatus.PENDING).exists()
+        ):
+            stalled.append(pk)
+    return stalled
 
 
 @dataclass

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from merchants.actors import Actor
 from merchants.models import Merchant
+from merchants.queue import enqueue
 from merchants.services import audit_record
 
 from .models import Campaign, CampaignStatus, Message, MessageStatus, Segment, Trigger
@@ -109,7 +110,7 @@ def send_in_parallel(campaign_id: int) -> None:
     from .tasks import campaign_send_task
 
     for _worker in range(settings.CAMPAIGN_SEND_WORKERS):
-        campaign_send_task.delay(campaign_id)
+        enqueue(campaign_send_task, campaign_id)
 
 
 def _run_recurring(campaign_id: int) -> None:

@@ -19,14 +19,17 @@ def campaign_send_task(self, campaign_id: int) -> None:
 
 @shared_task
 def campaigns_due_task() -> int:
-    """Every minute: start the scheduled campaigns whose time has come, and run the recurring ones due."""
+    """Every minute: start the scheduled campaigns whose time has come, run the recurring ones due,
+    and pick up the sending of any that stalled."""
     due = services.campaigns_due()
     for campaign in Campaign.objects.filter(pk__in=due):
         services.campaign_start(campaign=campaign, actor=Actor.job("scheduled campaigns"))
     ran = sending.recurring_run()
-    for campaign_id in ran:
+    # Campaigns whose sending stopped (its workers died, or the broker was down when it started).
+    stalled = sending.campaigns_stalled()
+    for campaign_id in ran + stalled:
         services.send_in_parallel(campaign_id)
-    return len(due) + len(ran)
+    return len(due) + len(ran) + len(stalled)
 
 
 @shared_task

@@ -215,6 +215,9 @@ CAMPAIGN_CAP_DAYS = env.int("CAMPAIGN_CAP_DAYS", default=3)
 WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)
 # Sending a campaign is queued as this many tasks at once, each claiming its own batches.
 CAMPAIGN_SEND_WORKERS = env.int("CAMPAIGN_SEND_WORKERS", default=2)
+# A worker's claim on a batch of campaign messages lasts this long: a worker that died mid-batch leaves
+# its unsent messages to the next run once it lapses (longer than a batch of SEND_BATCH takes to send).
+CAMPAIGN_CLAIM_SECONDS = env.int("CAMPAIGN_CLAIM_SECONDS", default=600)
 # Threads writing a big import's chunks side by side, each on its own connection (rewards.imports.jobs.Pipeline).
 # One on SQLite (a single writer anyway) and in tests, whose data the test's own transaction hides from others.
 IMPORT_WRITERS = env.int(
@@ -288,7 +291,12 @@ AXES_VERBOSE = False  # no banner on every manage.py command
 # at once); otherwise each process's memory, where cached rules live at most a minute.
 REDIS_URL = env("REDIS_URL", default="")
 CACHES = {
-    "default": {"BACKEND": "loyalty.cache.PooledRedisCache", "LOCATION": REDIS_URL}
+    # Short timeouts: with Redis gone or unreachable a request waits a second at most (loyalty.cache).
+    "default": {
+        "BACKEND": "loyalty.cache.PooledRedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
@@ -304,6 +312,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(CELERY_BROKER_FOLDER),
         "control_folder": str(CELERY_BROKER_FOLDER.parent / "control"),
     }
+else:
+    # Redis down: queuing a task from a request gives up within about two seconds (the task is kept in
+    # PostgreSQL and queued again by beat, merchants.queue), and a worker keeps reconnecting until it is back.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a worker outlives a long Redis outage
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -352,6 +367,10 @@ CELERY_BEAT_SCHEDULE = {
     "privacy-retention": {
         "task": "rewards.tasks.retention_dispatch_task",
         "schedule": crontab(minute=47, hour=2),
+    },
+    "queued-resend": {
+        "task": "merchants.tasks.queued_resend_task",
+        "schedule": crontab(),  # every minute: what could not be queued while Redis was down
     },
     "idempotency-purge": {
         "task": "merchants.tasks.idempotency_purge_task",

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from merchants.actors import Actor
 from merchants.models import Merchant
+from merchants.queue import enqueue
 
 from .models import Member, Source
 from .phones import phone_normalize
@@ -78,5 +79,5 @@ def member_enroll_at_counter(
             card_link(member=member, number=card, actor=actor)
         except ValidationError as error:
             raise ValidationError({"card": error.error_list}) from error
-    card_link_send_task.delay_on_commit(merchant.pk, member.pk)
+    enqueue(card_link_send_task, merchant.pk, member.pk)
     return member

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from merchants import webhooks
 from merchants.actors import Actor
 from merchants.models import AuditLog, Merchant, Role, WebhookEvent
+from merchants.queue import enqueue
 from merchants.services import audit_record
 
 from .models import (
@@ -224,7 +225,7 @@ def member_request_deletion(*, member: Member) -> Member:
         member.save(update_fields=["deletion_requested_at"])
         audit_record(merchant=member.merchant, actor=None, action="member.deletion_requested", obj=member)
         # Asking twice tells the owners once.
-        deletion_request_notify_task.delay_on_commit(member.merchant_id, member.pk)
+        enqueue(deletion_request_notify_task, member.merchant_id, member.pk)
     return member
 
 

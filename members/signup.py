@@ -12,6 +12,7 @@ from django.db import transaction
 
 from merchants.actors import Actor, ActorKind
 from merchants.models import Merchant
+from merchants.queue import enqueue
 
 from .models import Member, Source
 from .services import member_enroll
@@ -30,7 +31,7 @@ def _owners(merchant: Merchant, phone: str, email: str) -> list[Member]:
 
 def _send_links(merchant: Merchant, members: list[Member]) -> None:
     for member in members:
-        card_link_send_task.delay_on_commit(merchant.pk, member.pk)
+        enqueue(card_link_send_task, merchant.pk, member.pk)
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from merchants.models import Merchant
+from merchants.queue import enqueue
 
 from .forms_portal import CodeForm, DetailsForm, LoginForm
 from .login import Address, CodeRefused, address_parse, login_code_check, login_code_requested
@@ -87,7 +88,7 @@ def login(request: HttpRequest, slug: str) -> HttpResponse:
 def _ask_for_code(request: HttpRequest, merchant: Merchant, address: Address) -> None:
     """The same steps for every address, member or not: what happens next is up to the task."""
     login_code_requested(merchant=merchant, address=address)
-    login_code_send_task.delay(merchant.pk, address.kind, address.value)
+    enqueue(login_code_send_task, merchant.pk, address.kind, address.value, at_once=True)
     request.session[PENDING] = {"merchant": merchant.pk, "kind": address.kind, "value": address.value}
 
 

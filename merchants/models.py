@@ -426,3 +426,16 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.endpoint_id}: {self.status}"
+
+
+class QueuedTask(models.Model):
+    """A Celery task to run after a commit, written in the same transaction as the change that asks for
+    it (merchants.queue): if the broker cannot take it then (Redis down), the row stays and beat's
+    minute job queues it again. Not a shop's data: a few rows at a time, deleted once queued."""
+
+    name = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}{tuple(self.args)}"

@@ -13,6 +13,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from .models import ApiKey, AuditLog, Invitation, Location, Merchant, Role, Staff, User, token_hash
+from .queue import enqueue
 
 
 def audit_record(
@@ -165,7 +166,7 @@ def staff_assignable_roles(*, by: Staff) -> list[Role]:
 def _send_invitation(invitation: Invitation, token: str) -> None:
     from .tasks import invitation_send_task  # here, not at the top: tasks import services
 
-    invitation_send_task.delay_on_commit(invitation.merchant_id, invitation.pk, token)
+    enqueue(invitation_send_task, invitation.merchant_id, invitation.pk, token)
 
 
 @transaction.atomic

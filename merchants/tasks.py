@@ -6,6 +6,7 @@ from django.db import OperationalError
 from . import webhooks
 from .api import idempotency_purge
 from .emails import invitation_email_send
+from .queue import queued_resend
 from .services import invitations_purge
 
 
@@ -38,3 +39,9 @@ def webhooks_due_task() -> int:
     for delivery_id in due:
         webhooks.deliver(delivery_id=delivery_id)
     return len(due)
+
+
+@shared_task
+def queued_resend_task() -> int:
+    """Every minute: tasks the broker could not take when they were asked for (Redis was down)."""
+    return queued_resend()

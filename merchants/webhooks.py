@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import DeliveryStatus, Merchant, User, WebhookDelivery, WebhookEndpoint
+from .queue import enqueue
 from .services import audit_record
 
 log = logging.getLogger(__name__)
@@ -72,13 +73,10 @@ def emit(*, merchant_id: int, event: str, data: dict[str, Any]) -> int:
     )
     ids = [delivery.pk for delivery in deliveries]
 
-    def queue() -> None:
-        from .tasks import webhook_deliver_task
+    from .tasks import webhook_deliver_task
 
-        for pk in ids:
-            webhook_deliver_task.delay(pk)
-
-    transaction.on_commit(queue)
+    for pk in ids:
+        enqueue(webhook_deliver_task, pk)
     return len(ids)
 
 
@@ -184,13 +182,9 @@ def delivery_resend(*, delivery: WebhookDelivery, by: User | None) -> WebhookDel
             status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None, error=""
         )
         audit_record(merchant=delivery.endpoint.merchant, actor=by, action="webhook.resend", obj=delivery.endpoint)
+        from .tasks import webhook_deliver_task
 
-        def queue() -> None:
-            from .tasks import webhook_deliver_task
-
-            webhook_deliver_task.delay(delivery.pk)
-
-        transaction.on_commit(queue)
+        enqueue(webhook_deliver_task, delivery.pk)
     delivery.refresh_from_db()
     return delivery
 

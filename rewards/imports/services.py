@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from merchants.actors import Actor
 from merchants.models import Merchant, Role
+from merchants.queue import enqueue
 from rewards.ledger import program_for
 from rewards.models import Tier
 from rewards.tasks import import_apply_task, import_check_task
@@ -88,7 +89,7 @@ def import_check_start(*, job: ImportJob, mapping: list[str], actor: Actor) -> I
         job.rows_done, job.progress_at = 0, timezone.now()
         job.save(update_fields=["mapping", "status", "error", "rows_done", "progress_at"])
         if job.rows_total > settings.IMPORT_INLINE_ROWS:
-            import_check_task.delay_on_commit(job.merchant_id, job.pk)
+            enqueue(import_check_task, job.merchant_id, job.pk)
     if job.rows_total <= settings.IMPORT_INLINE_ROWS:
         return import_check(merchant_id=job.merchant_id, job_id=job.pk)
     return job
@@ -107,7 +108,7 @@ def import_apply_start(*, job: ImportJob, actor: Actor) -> ImportJob:
         job.progress_at = job.applied_at
         job.save()
         if job.rows_total > settings.IMPORT_INLINE_ROWS:
-            import_apply_task.delay_on_commit(job.merchant_id, job.pk)
+            enqueue(import_apply_task, job.merchant_id, job.pk)
     if job.rows_total <= settings.IMPORT_INLINE_ROWS:
         return import_apply(merchant_id=job.merchant_id, job_id=job.pk)
     return job

@@ -1,7 +1,7 @@
 """Campaigns: the outbox with its holdout, at most one message per member, consent and the frequency
 cap, personalised messages with an unsubscribe link, retries, and the pages."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -78,15 +78,70 @@ def test_running_the_send_twice_sends_nothing_more(merchant, make_campaign, acto
     assert len(mail.outbox) == 2
 
 
-def test_a_claimed_message_is_never_sent_again(merchant, make_campaign, actor):
-    """A worker that died after claiming a message: the next run leaves it alone (at most once)."""
-    opted_in(merchant, 1)
+def sending_started(merchant, make_campaign, n: int) -> Campaign:
+    opted_in(merchant, n)
     campaign = make_campaign()
-    Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENDING)
+    Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENDING, started_at=timezone.now())
     sending.audience_write(campaign=campaign)
-    Message.objects.filter(campaign=campaign).update(status=MessageStatus.SENDING)
+    return campaign
+
+
+def lapsed() -> datetime:
+    return timezone.now() - sending.claim_lease() - timedelta(seconds=1)
+
+
+def test_a_message_a_dead_worker_was_sending_is_never_sent_again(merchant, make_campaign):
+    """It may have gone out before the worker died: at most once, so it is shown failed, saying why."""
+    campaign = sending_started(merchant, make_campaign, 1)
+    Message.objects.filter(campaign=campaign).update(status=MessageStatus.SENDING, claimed_at=lapsed())
     sending.campaign_send(campaign_id=campaign.pk)
     assert mail.outbox == []
+    message = Message.objects.get(campaign=campaign)
+    assert (message.status, message.error) == (
+        MessageStatus.FAILED,
+        "Interrupted while being sent: it may not have arrived.",
+    )
+
+
+def test_messages_a_dead_worker_claimed_but_did_not_send_go_out_once_its_claim_lapses(merchant, make_campaign):
+    campaign = sending_started(merchant, make_campaign, 3)
+    Message.objects.filter(campaign=campaign).update(claimed_at=lapsed())
+    sending.campaign_send(campaign_id=campaign.pk)
+    assert sorted(m.to[0] for m in mail.outbox) == ["m0@example.com", "m1@example.com", "m2@example.com"]
+    assert Message.objects.filter(campaign=campaign, status=MessageStatus.SENT).count() == 3
+
+
+def test_messages_claimed_by_a_live_worker_are_left_to_it_and_the_campaign_waits(merchant, make_campaign):
+    campaign = sending_started(merchant, make_campaign, 2)
+    claimed = timezone.now()
+    Message.objects.filter(campaign=campaign).update(claimed_at=claimed)
+    come_back = sending.campaign_send(campaign_id=campaign.pk)
+    assert mail.outbox == []
+    assert come_back == claimed + sending.claim_lease()
+    assert Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.SENDING
+
+
+def test_a_run_that_lost_its_claim_does_not_send_the_message(merchant, make_campaign, monkeypatch):
+    """Another run took the lapsed claim over while this one was slow: only the other one sends."""
+    campaign = sending_started(merchant, make_campaign, 1)
+    real_offer_before = sending._offer_before
+
+    def slow_offer_before(campaign, message) -> None:
+        real_offer_before(campaign, message)
+        Message.objects.filter(pk=message.pk).update(claimed_at=timezone.now() + timedelta(seconds=5))
+
+    monkeypatch.setattr(sending, "_offer_before", slow_offer_before)  # the other run's claim, mid-batch
+    sending.send_batch(campaign=campaign)
+    assert mail.outbox == []
+    assert Message.objects.get(campaign=campaign).status == MessageStatus.PENDING
+
+
+def test_a_sending_campaign_no_worker_touched_within_the_lease_is_stalled(merchant, make_campaign):
+    campaign = sending_started(merchant, make_campaign, 2)
+    Campaign.objects.filter(pk=campaign.pk).update(started_at=lapsed())
+    assert sending.campaigns_stalled() == [campaign.pk]
+    Message.objects.filter(campaign=campaign).update(claimed_at=timezone.now())
+    assert sending.campaigns_stalled() == []
 
 
 def test_the_holdout_gets_nothing_and_is_the_same_members_every_time(merchant, make_campaign, actor, start):
