@@ -81,6 +81,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "merchants.context_processors.console",
+                "rewards.context_processors.owner_attention",  # the owner's alerts and approvals, counted
             ],
         },
     },
@@ -332,6 +333,11 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-due": {
         "task": "merchants.tasks.webhooks_due_task",
         "schedule": crontab(),  # every minute: retries whose time has come
+    },
+    # Unusual patterns in each shop's last hours and days, raised as alerts for its owners (rewards.fraud).
+    "fraud-alerts": {
+        "task": "rewards.tasks.fraud_check_dispatch_task",
+        "schedule": crontab(minute=45),
     },
     "idempotency-purge": {
         "task": "merchants.tasks.idempotency_purge_task",
