@@ -186,7 +186,7 @@ class AdjustmentSerializer(serializers.Serializer):
         return value
 
 
-class AdjustmentRequestSerializer(serializers.ModelSerializer):
+class PendingAdjustmentSerializer(serializers.ModelSerializer):
     """An adjustment above the shop's approval limit: nothing is written to the ledger until an owner
     approves it in the console."""
 

@@ -293,7 +293,7 @@ class Adjustments(ShopApiView):
             "in the console."
         ),
         request=s.AdjustmentSerializer,
-        responses={201: s.EntrySerializer, 202: s.AdjustmentRequestSerializer},
+        responses={201: s.EntrySerializer, 202: s.PendingAdjustmentSerializer},
         parameters=[IDEMPOTENCY_HEADER],
     )
     @idempotent
@@ -305,5 +305,5 @@ class Adjustments(ShopApiView):
             idempotency_key=_key(request),
         )  # fmt: skip
         if isinstance(done, AdjustmentRequest):
-            return Response(s.AdjustmentRequestSerializer(done).data, status=status.HTTP_202_ACCEPTED)
+            return Response(s.PendingAdjustmentSerializer(done).data, status=status.HTTP_202_ACCEPTED)
         return Response(s.EntrySerializer(done).data, status=status.HTTP_201_CREATED)
