@@ -81,6 +81,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "merchants.context_processors.console",
+                "rewards.context_processors.owner_attention",  # the owner's alerts and approvals, counted
             ],
         },
     },
@@ -371,6 +372,11 @@ CELERY_BEAT_SCHEDULE = {
     "queued-resend": {
         "task": "merchants.tasks.queued_resend_task",
         "schedule": crontab(),  # every minute: what could not be queued while Redis was down
+    },
+    # Unusual patterns in each shop's last hours and days, raised as alerts for its owners (rewards.fraud).
+    "fraud-alerts": {
+        "task": "rewards.tasks.fraud_check_dispatch_task",
+        "schedule": crontab(minute=45),
     },
     "idempotency-purge": {
         "task": "merchants.tasks.idempotency_purge_task",

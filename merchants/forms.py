@@ -1,11 +1,12 @@
 """Forms for sign-up, shop details, locations and staff. They validate; services write."""
 
 from django import forms
+from django.apps import apps
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
 from django.utils.translation import gettext_lazy as _
 
 from . import locales
-from .models import DEFAULT_PRIVACY_TEXT, Location, Merchant, Role, User
+from .models import AUDIT_ACTIONS, DEFAULT_PRIVACY_TEXT, Location, Merchant, Role, User
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -148,3 +149,52 @@ class AcceptInvitationForm(NewPasswordForm):
 
     def email_for_check(self) -> str:
         return self.email
+
+
+class AuditFilterForm(forms.Form):
+    """The activity log's filters. Each is optional; a value that is not this shop's (another shop's
+    staff member, an unknown action) is refused with a message and the filter left out."""
+
+    actor = forms.ModelChoiceField(
+        label=_("Who"), queryset=User.objects.none(), required=False, empty_label=_("Anyone")
+    )
+    action = forms.ChoiceField(label=_("What"), required=False)
+    object_type = forms.ChoiceField(label=_("Kind of object"), required=False)
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    q = forms.CharField(
+        label=_("Object"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Name or id")}),
+    )
+
+    def __init__(self, *args, merchant: Merchant, object_types: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["actor"].queryset = (
+            User.objects.filter(staff__merchant=merchant).distinct().order_by("name", "email")
+        )
+        actions = sorted(AUDIT_ACTIONS.items(), key=lambda item: str(item[1]))
+        self.fields["action"].choices = [("", _("Anything")), *actions]
+        types = [(label, _object_type_name(label)) for label in object_types]
+        self.fields["object_type"].choices = [("", _("Any kind")), *sorted(types, key=lambda item: str(item[1]))]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and start > end:
+            self.add_error("end", _("The last day comes before the first."))
+        return cleaned
+
+    def filters(self) -> dict:
+        """The valid filters, without the refused ones."""
+        self.is_valid()
+        return {name: value for name, value in self.cleaned_data.items() if value not in (None, "")}
+
+
+def _object_type_name(label: str) -> str:
+    """“members.member” as people read it: “member”, in their language."""
+    try:
+        return str(apps.get_model(label)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return label

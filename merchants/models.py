@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from . import locales
 
@@ -260,6 +261,10 @@ AUDIT_ACTIONS = {
     "reward.create": _("Added a reward"),
     "reward.update": _("Changed a reward"),
     "points.adjust": _("Adjusted a member's points"),
+    "adjustment.request": _("Asked for approval of a points adjustment"),
+    "adjustment.approve": _("Approved a points adjustment"),
+    "adjustment.decline": _("Declined a points adjustment"),
+    "alert.review": _("Marked an alert reviewed"),
     "card.link": _("Gave a member a card"),
     "card.replace": _("Replaced a lost card"),
     "card.batch": _("Made cards to print"),
@@ -268,6 +273,17 @@ AUDIT_ACTIONS = {
     "member.update": _("A member changed their details"),
     "members.import": _("Imported customers from a file"),
     "data.export": _("Exported data"),
+    "api_key.create": _("Created an API key"),
+    "api_key.revoke": _("Revoked an API key"),
+    "webhook.create": _("Added a webhook"),
+    "webhook.delete": _("Deleted a webhook"),
+    "webhook.resend": _("Sent a webhook again"),
+    "segment.save": _("Saved a segment"),
+    "segment.delete": _("Deleted a segment"),
+    "campaign.save": _("Saved a campaign"),
+    "campaign.schedule": _("Scheduled a campaign"),
+    "campaign.start": _("Started a campaign"),
+    "campaign.cancel": _("Cancelled a campaign"),
 }
 
 
@@ -439,3 +455,72 @@ class QueuedTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}{tuple(self.args)}"
+
+
+class AlertPattern(models.TextChoices):
+    VOIDS = "voids", _("Many voids and refunds")
+    EARN_BURST = "earn_burst", _("A burst of earning on one card")
+    REFUNDS = "refunds", _("Refunds far above the other staff's")
+
+
+class Alert(models.Model):
+    """An unusual pattern the fraud check found (rewards.fraud), for the owner to look into.
+
+    One per pattern, subject (a staff member or a member) and shop-local day: the hourly check
+    finds the same pattern again without raising it twice. `details` holds the figures that
+    `description` puts in words, in the reader's language.
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="alerts")
+    pattern = models.CharField(_("pattern"), max_length=20, choices=AlertPattern.choices)
+    subject_type = models.CharField(max_length=10)  # "staff" (a user) or "member"
+    subject_id = models.CharField(max_length=64)
+    subject_repr = models.CharField(_("who"), max_length=200, blank=True)
+    day = models.DateField(_("day"))
+    details = models.JSONField(default=dict)
+    created_at = models.DateTimeField(_("raised"), default=timezone.now)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+
+    objects = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        ordering = ["-day", "-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                "merchant", "pattern", "subject_type", "subject_id", "day", name="alert_once_per_subject_day"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["merchant", "-created_at"], name="alert_open", condition=models.Q(reviewed_at__isnull=True)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pattern} {self.subject_repr} {self.day}"
+
+    @property
+    def description(self) -> str:
+        """What was seen, in the active language."""
+        d, who = self.details, self.subject_repr
+        if self.pattern == AlertPattern.VOIDS:
+            return ngettext(
+                "%(who)s voided or refunded %(count)d time in one day (the limit is %(limit)d).",
+                "%(who)s voided or refunded %(count)d times in one day (the limit is %(limit)d).",
+                d.get("count", 0),
+            ) % {"who": who, "count": d.get("count", 0), "limit": d.get("limit", 0)}
+        if self.pattern == AlertPattern.EARN_BURST:
+            return ngettext(
+                "%(count)d purchase on card %(who)s within %(minutes)d minutes.",
+                "%(count)d purchases on card %(who)s within %(minutes)d minutes.",
+                d.get("count", 0),
+            ) % {"who": who, "count": d.get("count", 0), "minutes": d.get("minutes", 0)}
+        return ngettext(
+            "%(who)s recorded %(count)d refund in %(days)d days; the other staff recorded %(median)s each (median).",
+            "%(who)s recorded %(count)d refunds in %(days)d days; the other staff recorded %(median)s each (median).",
+            d.get("count", 0),
+        ) % {"who": who, "count": d.get("count", 0), "days": d.get("days", 0), "median": d.get("median", 0)}

@@ -2,7 +2,7 @@
 
 import secrets
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from .models import ApiKey, AuditLog, Invitation, Location, Merchant, Role, Staff, User, token_hash
+from .models import Alert, ApiKey, AuditLog, Invitation, Location, Merchant, Role, Staff, User, token_hash
 from .queue import enqueue
 
 
@@ -376,3 +376,49 @@ def api_key_recent(raw: str) -> ApiKey | None:
     if key is not None:
         _RECENT_KEYS[raw] = (now + RECENT_KEY_SECONDS, key)
     return key
+
+
+# ---------------------------------------------------------------------------------------------
+# Alerts: unusual patterns for the owner (found by rewards.fraud)
+
+
+def alert_raise(
+    *,
+    merchant_id: int,
+    pattern: str,
+    subject_type: str,
+    subject_id: int | str,
+    subject_repr: str,
+    day: date,
+    details: dict[str, Any],
+) -> Alert | None:
+    """Store an alert, unless this pattern was raised for this subject on this day already; the
+    owners are emailed once, after the commit. Returns the new alert, or None."""
+    from .tasks import alert_email_task  # here, not at the top: tasks import services
+
+    with transaction.atomic():
+        # get_or_create retries the read when a concurrent run inserted the same alert first.
+        alert, created = Alert.objects.get_or_create(
+            merchant_id=merchant_id,
+            pattern=pattern,
+            subject_type=subject_type,
+            subject_id=str(subject_id),
+            day=day,
+            defaults={"subject_repr": subject_repr[:200], "details": details},
+        )
+        if created:
+            alert_email_task.delay_on_commit(merchant_id, alert.pk)
+    return alert if created else None
+
+
+@transaction.atomic
+def alert_review(*, alert: Alert, by: Staff) -> Alert:
+    """Mark an alert looked into. Reviewing it again changes nothing."""
+    if by.merchant_id != alert.merchant_id or not by.can(Role.OWNER):
+        raise PermissionDenied(_("Your role in this shop does not allow this."))
+    locked = Alert.objects.select_for_update().select_related("merchant").get(pk=alert.pk)
+    if locked.reviewed_at is None:
+        locked.reviewed_at, locked.reviewed_by = timezone.now(), by.user
+        locked.save(update_fields=["reviewed_at", "reviewed_by"])
+        audit_record(merchant=locked.merchant, actor=by.user, action="alert.review", obj=locked)
+    return locked

@@ -1,11 +1,11 @@
-"""Background work for shops: invitation emails, webhooks, clean-up of old invitations and API keys."""
+"""Background work for shops: invitation and alert emails, webhooks, clean-up of old invitations and API keys."""
 
 from celery import shared_task
 from django.db import OperationalError
 
 from . import webhooks
 from .api import idempotency_purge
-from .emails import invitation_email_send
+from .emails import alert_email_send, invitation_email_send
 from .queue import queued_resend
 from .services import invitations_purge
 
@@ -45,3 +45,9 @@ def webhooks_due_task() -> int:
 def queued_resend_task() -> int:
     """Every minute: tasks the broker could not take when they were asked for (Redis was down)."""
     return queued_resend()
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError, OSError), retry_backoff=True, max_retries=5)
+def alert_email_task(merchant_id: int, alert_id: int) -> None:
+    """Tell the shop's owners of a new alert, once (the alert remembers it was emailed)."""
+    alert_email_send(merchant_id=merchant_id, alert_id=alert_id)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import locales, periods, selectors, services
 from .forms import (
     AcceptInvitationForm,
+    AuditFilterForm,
     InvitationForm,
     LocationForm,
     MerchantForm,
@@ -23,7 +24,7 @@ from .forms import (
     StaffForm,
 )
 from .middleware import SESSION_KEY
-from .models import AuditLog, Invitation, Location, Merchant, Role, Staff
+from .models import Alert, Invitation, Location, Merchant, Role, Staff
 from .permissions import MerchantRequest, cashier_required, manager_required, owner_required
 
 
@@ -254,9 +255,33 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 @owner_required
 def audit_log(request: MerchantRequest) -> HttpResponse:
-    entries = AuditLog.objects.for_merchant(request.merchant).select_related("actor")
+    """The activity log, filtered by who, what, which kind of object, when and the object's name."""
+    types = selectors.audit_object_types(merchant=request.merchant)
+    form = AuditFilterForm(request.GET or None, merchant=request.merchant, object_types=types)
+    entries = selectors.audit_search(merchant=request.merchant, **(form.filters() if form.is_bound else {}))
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    return render(request, "merchants/audit_log.html", {"page": page})
+    template = "merchants/audit_log.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#audit-rows"  # the filters swap only the results
+    return render(request, template, {"page": page, "form": form})
+
+
+@require_GET
+@owner_required
+def alert_list(request: MerchantRequest) -> HttpResponse:
+    show_reviewed = request.GET.get("show") == "reviewed"
+    alerts = selectors.alerts_for(merchant=request.merchant, reviewed=show_reviewed)
+    page = Paginator(alerts, 25).get_page(request.GET.get("page"))
+    return render(request, "merchants/alert_list.html", {"page": page, "show_reviewed": show_reviewed})
+
+
+@require_POST
+@owner_required
+def alert_review(request: MerchantRequest, pk: int) -> HttpResponse:
+    alert = get_object_or_404(Alert.objects.for_merchant(request.merchant), pk=pk)
+    services.alert_review(alert=alert, by=request.staff)
+    messages.success(request, _("Alert marked reviewed."))
+    return redirect("merchants:alerts")
 
 
 @require_GET

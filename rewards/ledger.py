@@ -962,12 +962,32 @@ def redemption_undo(*, redemption: Redemption, actor: Actor) -> Redemption:
     return _void(redemption, actor, _("Undone at the counter"))
 
 
+def adjustment_needs_approval(*, program: Program, actor: Actor, merchant_id: int, points: int) -> bool:
+    """Above the owner's limit (points added or taken away), anyone but an owner needs their approval.
+
+    Equal to the limit is within it. API keys act as managers; scheduled jobs as the owner.
+    """
+    limit = program.adjustment_approval_above
+    return limit is not None and abs(points) > limit and not actor.can(Role.OWNER, merchant_id)
+
+
 @transaction.atomic
 def points_adjust(
     *, member: Member, points: int, reason: str, actor: Actor, idempotency_key: str | None = None
 ) -> Entry:
-    """A manager's correction, with a reason; written to the audit log too."""
+    """A manager's correction, with a reason; written to the audit log too.
+
+    One above the program's approval limit, by anyone but an owner, is refused here: it goes
+    through rewards.approvals, which writes it by an owner's approval.
+    """
     _require(actor, Role.MANAGER, member.merchant_id)
+    program = program_for(member.merchant)
+    if adjustment_needs_approval(program=program, actor=actor, merchant_id=member.merchant_id, points=points):
+        raise LedgerError(
+            _("An adjustment of more than %(limit)d points needs the owner's approval.")
+            % {"limit": program.adjustment_approval_above},
+            code="approval_required",
+        )
     reason = (reason or "").strip()
     if not reason:
         raise LedgerError({"reason": _("Say why you adjust the points.")}, code="reason")
@@ -983,7 +1003,6 @@ def points_adjust(
             code="balance",
         )
     now = timezone.now()
-    program = program_for(member.merchant)
     entry = _entry(
         account,
         kind=Kind.ADJUST,

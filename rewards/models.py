@@ -98,6 +98,15 @@ class Program(models.Model):
     tier_window_months = models.PositiveSmallIntegerField(_("over the last (months)"), default=12)
     paid_tier_reminder_days = models.PositiveSmallIntegerField(_("remind before a paid tier lapses (days)"), default=7)
     voucher_days = models.PositiveSmallIntegerField(_("vouchers are valid for (days)"), default=30)
+    adjustment_approval_above = models.PositiveIntegerField(
+        _("adjustments above this many points need your approval"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "A manager's or API key's adjustment of more points than this (added or taken away) waits for an "
+            "owner to approve it. Empty: no approval needed."
+        ),
+    )
     last_expiry_run = models.DateField(null=True, blank=True, editable=False)
     expired_through = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -509,6 +518,52 @@ class TierFee(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tier} {self.starts_on} to {self.ends_on}"
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    DECLINED = "declined", _("Declined")
+
+
+class AdjustmentRequest(models.Model):
+    """A manual adjustment above the program's approval limit, waiting for an owner (rewards.approvals).
+
+    Nothing reaches the ledger until an owner approves it; then one ledger entry is written, in the
+    same transaction as the status change, and linked here.
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="adjustment_requests")
+    points = models.IntegerField(_("points"))
+    reason = models.CharField(_("reason"), max_length=200)
+    status = models.CharField(_("status"), max_length=10, choices=RequestStatus.choices, default=RequestStatus.PENDING)
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    actor_label = models.CharField(_("asked by"), max_length=120, blank=True)
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+    request_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(_("asked"), default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    entry = models.OneToOneField(
+        "PointsEntry", on_delete=models.PROTECT, null=True, blank=True, related_name="approval"
+    )
+
+    objects = MerchantScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("adjustment request")
+        verbose_name_plural = _("adjustment requests")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint("merchant", "idempotency_key", name="adjustreq_key_unique_per_merchant"),
+            models.CheckConstraint(condition=~models.Q(points=0), name="adjustreq_points_not_zero"),
+        ]
+        indexes = [models.Index(fields=["merchant", "status", "-created_at"], name="adjustreq_status")]
+
+    def __str__(self) -> str:
+        return f"{self.points:+d} for {self.member_id} ({self.status})"
 
 
 # Customer imports (rewards.imports): the job record and the rows it could not take.

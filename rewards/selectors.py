@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from members.models import Member
@@ -15,12 +15,14 @@ from merchants.models import Location, Merchant
 from .ledger import LedgerError, add_months, local_midnight, local_today, program_for, reward_check
 from .models import (
     Account,
+    AdjustmentRequest,
     ExpiryMode,
     PointsEntry,
     Program,
     Purchase,
     Redemption,
     Refund,
+    RequestStatus,
     Reward,
     Tier,
     TierBasis,
@@ -391,3 +393,22 @@ def points_moved_since(*, merchant: Merchant, since: datetime, account_ids: list
     """Each of these accounts' net points since then: its balance then was its balance now less this."""
     lines = PointsEntry.objects.filter(merchant=merchant, created_at__gte=since, account_id__in=account_ids)
     return dict(lines.values_list("account_id").annotate(Sum("points")).order_by())
+
+
+def adjustment_requests(*, merchant: Merchant, status: str | None = None) -> QuerySet[AdjustmentRequest]:
+    """The shop's adjustment requests, newest first; `status` narrows them (pending ones for the owner)."""
+    requests = AdjustmentRequest.objects.for_merchant(merchant).select_related("member", "actor_user", "decided_by")
+    return requests.filter(status=status) if status else requests
+
+
+def adjustment_requests_pending_count(*, merchant: Merchant) -> int:
+    return AdjustmentRequest.objects.for_merchant(merchant).filter(status=RequestStatus.PENDING).count()
+
+
+def adjustment_requests_of_member(*, member: Member) -> list[AdjustmentRequest]:
+    """What the member page shows: requests still waiting, and those decided in the last week."""
+    recent = timezone.now() - timedelta(days=7)
+    requests = AdjustmentRequest.objects.for_merchant(member.merchant_id).filter(member=member)
+    return list(
+        requests.filter(Q(status=RequestStatus.PENDING) | Q(decided_at__gte=recent)).select_related("actor_user")[:10]
+    )

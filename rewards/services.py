@@ -37,6 +37,7 @@ PROGRAM_FIELDS = [
     "tier_window_months",
     "paid_tier_reminder_days",
     "voucher_days",
+    "adjustment_approval_above",
 ]
 TIER_FIELDS = ["name", "threshold", "multiplier", "perks", "is_paid", "fee", "paid_months"]
 REWARD_FIELDS = [

@@ -5,7 +5,7 @@ from django.db import OperationalError
 
 from merchants.models import Merchant
 
-from . import jobs, privacy
+from . import fraud, jobs, privacy
 from .imports import jobs as imports
 from .kpis import digest, rollups
 
@@ -81,3 +81,17 @@ def retention_dispatch_task() -> int:
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def retention_erase_task(merchant_id: int) -> int:
     return privacy.inactive_members_erase(merchant_id=merchant_id)
+
+
+# Unusual patterns (many voids, bursts of earning on one card, one person's refunds): hourly, every shop.
+@shared_task
+def fraud_check_dispatch_task() -> int:
+    merchant_ids = list(Merchant.objects.values_list("pk", flat=True))
+    for merchant_id in merchant_ids:
+        fraud_check_task.delay(merchant_id)
+    return len(merchant_ids)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def fraud_check_task(merchant_id: int) -> int:
+    return fraud.fraud_check(merchant_id=merchant_id)

@@ -24,6 +24,10 @@ urlpatterns = [
     path("members/<int:pk>/purchases/<int:purchase_pk>/refund/", views.purchase_refund, name="refund"),
     path("reports/refund-shortfalls/", views.refund_shortfalls, name="shortfalls"),
     path("privacy/retention/", views.retention_preview, name="retention_preview"),
+    # Adjustments above the owner's limit, waiting for their approval.
+    path("approvals/", views.approval_list, name="approvals"),
+    path("approvals/<int:pk>/approve/", views.approval_decide, {"decision": "approve"}, name="approval_approve"),
+    path("approvals/<int:pk>/decline/", views.approval_decide, {"decision": "decline"}, name="approval_decline"),
     # The dashboard's cards, loaded by the console home.
     path("dashboard/activity/", kpis.kpi_activity, name="kpi_activity"),
     path("dashboard/redemption/", kpis.kpi_redemption, name="kpi_redemption"),

@@ -24,7 +24,7 @@ from merchants.actors import Actor
 from merchants.models import Location
 from merchants.permissions import MerchantRequest, cashier_required, manager_required, owner_required
 
-from . import ledger, privacy, selectors, services
+from . import approvals, ledger, privacy, selectors, services
 from .forms import (
     AdjustForm,
     PreviewForm,
@@ -38,7 +38,7 @@ from .forms import (
     plain_decimal,
 )
 from .ledger import LedgerError
-from .models import Purchase, Redemption, Refund, Reward, Tier
+from .models import AdjustmentRequest, Purchase, Redemption, Refund, RequestStatus, Reward, Tier
 from .templatetags.rewards_tags import money_format, units
 
 
@@ -171,6 +171,7 @@ def _member_page(request: MerchantRequest, member: Member, **overrides) -> HttpR
         "history": history,
         "purchase_form": _purchase_form(member, card.locations),
         "adjust_form": AdjustForm(stamps=card.program.is_stamps),
+        "adjust_requests": selectors.adjustment_requests_of_member(member=member),
         "fee_form": TierFeeForm(tiers=card.paid_tiers) if card.paid_tiers else None,
         "consents": consent_history(member=member),
         **overrides,
@@ -328,7 +329,7 @@ def points_adjust(request: MerchantRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            ledger.points_adjust(
+            done = approvals.adjustment_submit(
                 member=member,
                 points=data["points"],
                 reason=data["reason"],
@@ -338,7 +339,14 @@ def points_adjust(request: MerchantRequest, pk: int) -> HttpResponse:
         except LedgerError as error:
             _form_error(form, error)
         else:
-            messages.success(request, _("Adjusted by %(points)s.") % {"points": units(data["points"], is_stamps)})
+            if isinstance(done, AdjustmentRequest):
+                messages.info(
+                    request,
+                    _("An adjustment of %(points)s is above the shop's limit: it waits for the owner's approval.")
+                    % {"points": units(data["points"], is_stamps)},
+                )
+            else:
+                messages.success(request, _("Adjusted by %(points)s.") % {"points": units(data["points"], is_stamps)})
             return _back(member)
     return _member_page(request, member, adjust_form=form)
 
@@ -409,3 +417,45 @@ def retention_preview(request: MerchantRequest) -> HttpResponse:
     count = privacy.members_inactive(merchant=request.merchant, years=years).count() if years else None
     context = {"years": years, "count": count, "invalid": bool(raw) and years is None}
     return render(request, "rewards/retention_preview.html", context)
+
+
+# ---------------------------------------------------------------------------------------------
+# Adjustments waiting for the owner's approval
+
+
+@require_GET
+@owner_required
+def approval_list(request: MerchantRequest) -> HttpResponse:
+    pending = selectors.adjustment_requests(merchant=request.merchant, status=RequestStatus.PENDING)
+    decided = selectors.adjustment_requests(merchant=request.merchant).exclude(status=RequestStatus.PENDING)
+    context = {
+        "pending": pending,
+        "page": Paginator(decided, 25).get_page(request.GET.get("page")),
+        "program": ledger.program_for(request.merchant),
+    }
+    return render(request, "rewards/approval_list.html", context)
+
+
+@require_POST
+@owner_required
+def approval_decide(request: MerchantRequest, pk: int, decision: str) -> HttpResponse:
+    """Approve or decline; a request already decided (a double click, another owner) stays as it was."""
+    adjustment = get_object_or_404(AdjustmentRequest.objects.for_merchant(request.merchant), pk=pk)
+    decide = approvals.adjustment_approve if decision == "approve" else approvals.adjustment_decline
+    wanted = RequestStatus.APPROVED if decision == "approve" else RequestStatus.DECLINED
+    try:
+        done = decide(request=adjustment, actor=_actor(request))
+    except LedgerError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if adjustment.status != RequestStatus.PENDING or done.status != wanted:
+            messages.info(
+                request, _("This request was already decided: %(status)s.") % {"status": done.get_status_display()}
+            )
+        elif done.status == RequestStatus.APPROVED:
+            messages.success(
+                request, _("Approved: %(points)+d points for %(name)s.") % {"points": done.points, "name": done.member}
+            )
+        else:
+            messages.success(request, _("Declined: %(name)s's points did not change.") % {"name": done.member})
+    return redirect("rewards:approvals")

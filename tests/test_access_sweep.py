@@ -51,8 +51,9 @@ from merchants import webhooks
 from merchants.actors import Actor
 from merchants.middleware import SESSION_KEY
 from merchants.models import ApiScope, Invitation, Merchant, Role, WebhookDelivery
-from merchants.services import api_key_create
+from merchants.services import alert_raise, api_key_create
 from rewards import ledger
+from rewards.approvals import adjustment_submit
 from rewards.counter import LOCATION as COUNTER_LOCATION
 from rewards.imports.services import import_upload
 from rewards.kpis.rollups import rollups_refresh
@@ -179,6 +180,16 @@ def _shop(merchant: Merchant, *, names: dict[str, str] | None = None, phone: str
     comment = names.get("survey comment", "Clean and quick")
     SurveyAnswer.objects.create(merchant=merchant, member=member, message=message, score=3, comment=comment)
     rollups_refresh(merchant_id=merchant.pk)
+    # An adjustment waiting for the owner, and an alert for the owner to review.
+    program = ledger.program_for(merchant)
+    program.adjustment_approval_above = 10
+    program.save(update_fields=["adjustment_approval_above"])
+    manager = Actor.for_staff(StaffFactory(merchant=merchant, role=Role.MANAGER))
+    approval = adjustment_submit(member=member, points=50, reason="sweep", actor=manager)
+    alert = alert_raise(
+        merchant_id=merchant.pk, pattern="voids", subject_type="staff", subject_id=clerk.user_id,
+        subject_repr=str(clerk.user), day=timezone.localdate(), details={"count": 11, "limit": 10},
+    )  # fmt: skip
     ids = {
         "member": member.pk,
         "purchase": purchase.pk,
@@ -200,6 +211,8 @@ def _shop(merchant: Merchant, *, names: dict[str, str] | None = None, phone: str
         "message": message.pk,
         "slug": merchant.slug,
         "merchant": merchant.pk,
+        "approval": approval.pk,
+        "alert": alert.pk,
     }
     return Shop(merchant=merchant, ids=ids, member=member, voucher_code=voucher.code)
 
@@ -293,6 +306,7 @@ BY_ID: dict[str, ById] = {
     "merchants:invitation_resend": ById({"pk": "invitation"}, POST),
     "merchants:invitation_revoke": ById({"pk": "invitation"}, POST),
     "merchants:api_key_revoke": ById({"pk": "api_key"}, POST),
+    "merchants:alert_review": ById({"pk": "alert"}, POST),
     "webhooks:detail": ById({"pk": "webhook"}, BOTH, {"url": "https://evil.example/x", "events": ["tier.changed"]}),
     "webhooks:delete": ById({"pk": "webhook"}, POST),
     "webhooks:resend": ById({"pk": "delivery"}, POST),
@@ -322,6 +336,9 @@ BY_ID: dict[str, ById] = {
     "rewards:tier_fee": ById({"pk": "member"}, POST, {"key": "sweep-5", "amount": "50"}),
     "rewards:adjust": ById({"pk": "member"}, POST, {"key": "sweep-6", "points": "5", "reason": "x"}),
     "rewards:refund": ById({"pk": "member", "purchase_pk": "purchase"}, BOTH, {"key": "sweep-7", "amount": "100"}),
+    # rewards: adjustments waiting for the owner's approval
+    "rewards:approval_approve": ById({"pk": "approval"}, POST),
+    "rewards:approval_decline": ById({"pk": "approval"}, POST),
     # rewards: customer imports
     "rewards:import_job": ById({"pk": "import_job"}),
     "rewards:import_map": ById({"pk": "import_job"}, POST, {"col_0": "name", "col_1": "phone"}),
@@ -468,7 +485,13 @@ WITHOUT_ID: dict[str, Plain] = {
     "merchants:location_create": Plain(),
     "merchants:staff": Plain(),
     "merchants:staff_invite": Plain(),
-    "merchants:audit_log": Plain(),
+    # The activity log filtered by A's staff member, A's member's name: refused, finds nothing of A's.
+    "merchants:audit_log": Plain(
+        query=lambda a: {"actor": a.merchant.staff.get(pk=a.ids["staff"]).user_id, "q": A_SECRETS["member name"]},
+        htmx=True,
+    ),
+    "merchants:alerts": Plain(),
+    "rewards:approvals": Plain(),
     "merchants:api_keys": Plain(),
     "webhooks:list": Plain(),
     "poster:page": Plain(),
@@ -537,6 +560,10 @@ WITHOUT_ID: dict[str, Plain] = {
 EXTRA_QUERIES: dict[str, list[Callable[[Shop], dict[str, Any]]]] = {
     "members:list": [lambda a: {"q": A_SECRETS["member phone (E.164)"]}, lambda a: {"q": A_SECRETS["card number"]}],
     "rewards:counter": [lambda a: {"q": A_SECRETS["member name"]}, lambda a: {"q": a.member.card_number, "open": "1"}],
+    "merchants:audit_log": [
+        lambda a: {"action": "api_key.create"},
+        lambda a: {"object_type": "merchants.apikey", "q": A_SECRETS["api key name"]},
+    ],
     "api:members": [lambda a: {"email": A_SECRETS["member email"]}, lambda a: {"card": A_SECRETS["card number"]}],
 }
 KPI_TABLES = {
@@ -897,6 +924,9 @@ OWN_VIEW = {
     "rewards:export_vouchers": ({}, "reward name"),
     "merchants:staff": ({}, "invitation email"),
     "merchants:api_keys": ({}, "api key name"),
+    "merchants:alerts": ({}, "staff name"),
+    "merchants:audit_log": ({"action": "api_key.create"}, "api key name"),
+    "rewards:approvals": ({}, "member name"),
     "webhooks:list": ({}, "webhook url"),
     "rewards:import": ({}, "import file"),
     "campaigns:segments": ({}, "segment name"),

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,12 @@ from members.portal import SESSION_KEY as PORTAL_KEY
 from members.portal import SESSION_MEMBER, SESSION_MERCHANT
 from merchants.actors import Actor
 from merchants.middleware import SESSION_KEY
-from merchants.models import ApiKey, ApiScope, AuditLog, Invitation, Merchant, Role, WebhookEndpoint
-from merchants.services import api_key_create
+from merchants.models import Alert, ApiKey, ApiScope, AuditLog, Invitation, Merchant, Role, WebhookEndpoint
+from merchants.services import alert_raise, api_key_create
 from rewards import ledger
+from rewards.approvals import adjustment_submit
 from rewards.imports.models import ImportJob
-from rewards.models import Account, Purchase, Redemption, Refund, Reward, Tier
+from rewards.models import Account, AdjustmentRequest, Purchase, Redemption, Refund, Reward, Tier
 from tests.factories import LocationFactory, MemberFactory, MerchantFactory, RewardFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +66,8 @@ class World:
     segment: Segment
     campaign: Campaign
     revocable: ApiKey
+    approval: AdjustmentRequest
+    alert: Alert
     staff: dict[str, Any] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
 
@@ -115,6 +119,8 @@ WHO_MAY = {
     "download a member's data": "✓ ✓ — — — — —",
     "erase a member's personal data": "✓ — — — — — —",
     "see whom the retention setting would erase": "✓ — — — — — —",
+    "approve a points adjustment": "✓ — — — — — —",
+    "review an alert": "✓ — — — — — —",
     "a member sees their own card": "— — — ✓ — — —",
     "API: record a purchase": "— — — — — ✓ —",
     "API: read a member": "— — — — — ✓ ✓",
@@ -260,6 +266,16 @@ HOW: dict[str, Action] = {
         lambda w: (reverse("rewards:retention_preview"), {"erase_inactive_years": "2"}),
         "get",
     ),
+    "approve a points adjustment": Action(
+        "rewards:approval_approve",
+        _at("rewards:approval_approve", lambda w: w.approval.pk),
+        effect=lambda w: AdjustmentRequest.objects.get(pk=w.approval.pk).status,
+    ),
+    "review an alert": Action(
+        "merchants:alert_review",
+        _at("merchants:alert_review", lambda w: w.alert.pk),
+        effect=lambda w: Alert.objects.get(pk=w.alert.pk).reviewed_at,
+    ),
     "a member sees their own card": Action("portal:home", _at("portal:home"), "get"),
     "API: record a purchase": Action(
         "api:purchases",
@@ -304,11 +320,23 @@ def _world(django_db_setup, django_db_blocker):
             merchant=merchant, name="Come back", segment=segment, channel=Channel.EMAIL, subject="Hi", body="Hello"
         )
         revocable, _raw = api_key_create(merchant=merchant, name="Old till", scope=ApiScope.FULL, by=None)
+        program = ledger.program_for(merchant)
+        program.adjustment_approval_above = 100
+        program.save(update_fields=["adjustment_approval_above"])
+        approval = adjustment_submit(
+            member=member, points=500, reason="lost card", actor=Actor.for_staff(staff["manager"])
+        )
+        alert = alert_raise(
+            merchant_id=merchant.pk, pattern="voids", subject_type="staff", subject_id=staff["cashier"].user_id,
+            subject_repr="Cashier", day=date(2026, 12, 1), details={"count": 11, "limit": 10},
+        )  # fmt: skip
         keys = {
             "api_full": api_key_create(merchant=merchant, name="Till", scope=ApiScope.FULL, by=None)[1],
             "api_read": api_key_create(merchant=merchant, name="Reports", scope=ApiScope.READ, by=None)[1],
         }
-        yield World(merchant, member, reward, voucher, purchase, segment, campaign, revocable, staff, keys)
+        yield World(
+            merchant, member, reward, voucher, purchase, segment, campaign, revocable, approval, alert, staff, keys
+        )
         transaction.set_rollback(True)
 
 

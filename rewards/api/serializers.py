@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from members.models import Member
-from rewards.models import PointsEntry, Purchase, Redemption, Refund, Reward, Tier
+from rewards.models import AdjustmentRequest, PointsEntry, Purchase, Redemption, Refund, Reward, Tier
 
 
 class TierSerializer(serializers.ModelSerializer):
@@ -184,3 +184,13 @@ class AdjustmentSerializer(serializers.Serializer):
         if value == 0:
             raise serializers.ValidationError(_("Give a number of points other than zero."))
         return value
+
+
+class PendingAdjustmentSerializer(serializers.ModelSerializer):
+    """An adjustment above the shop's approval limit: nothing is written to the ledger until an owner
+    approves it in the console."""
+
+    class Meta:
+        model = AdjustmentRequest
+        fields = ["id", "member", "points", "reason", "status", "created_at", "decided_at"]
+        read_only_fields = fields

@@ -18,8 +18,8 @@ from members.ratelimit import HOUR, Budget, client_ip, limits_hit, limits_refund
 from members.services import member_by_card, member_enroll, member_update
 from merchants.api import IDEMPOTENCY_HEADER, ShopApiView, idempotent
 from merchants.models import Location
-from rewards import ledger
-from rewards.models import Purchase, Redemption, Reward
+from rewards import approvals, ledger
+from rewards.models import AdjustmentRequest, Purchase, Redemption, Reward
 from rewards.selectors import member_history, voucher_by_code, vouchers_usable
 
 from . import serializers as s
@@ -316,14 +316,24 @@ class RedemptionVoid(ShopApiView):
 class Adjustments(ShopApiView):
     @extend_schema(
         summary="Add or take away points by hand, with a reason (full-scope keys)",
-        request=s.AdjustmentSerializer, responses={201: s.EntrySerializer}, parameters=[IDEMPOTENCY_HEADER],
-    )  # fmt: skip
+        description=(
+            "Written at once (201, the ledger entry) unless the shop's owner set an approval limit and the "
+            "adjustment is above it (more points than the limit, added or taken away): then nothing is written "
+            "yet and the answer is 202 with the request, which waits for the owner to approve or decline it "
+            "in the console."
+        ),
+        request=s.AdjustmentSerializer,
+        responses={201: s.EntrySerializer, 202: s.PendingAdjustmentSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+    )
     @idempotent
     def post(self, request):
         data = _valid(s.AdjustmentSerializer, request.data)
         member = _member(request, data["member"])
-        entry = ledger.points_adjust(
+        done = approvals.adjustment_submit(
             member=member, points=data["points"], reason=data["reason"], actor=request.actor,
             idempotency_key=_key(request),
         )  # fmt: skip
-        return Response(s.EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+        if isinstance(done, AdjustmentRequest):
+            return Response(s.PendingAdjustmentSerializer(done).data, status=status.HTTP_202_ACCEPTED)
+        return Response(s.EntrySerializer(done).data, status=status.HTTP_201_CREATED)
