@@ -1,6 +1,6 @@
 """Reads for members."""
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from merchants.models import Merchant
@@ -24,6 +24,12 @@ def member_search(*, merchant: Merchant, query: str = "") -> QuerySet[Member]:
     # (four typed digits, three left: "0001" of a card number must not match every phone with a 1).
     if len(digits) >= 4 and len(digits.lstrip("0")) >= 3:
         condition |= Q(phone__contains=digits.lstrip("0"))
+        # Newest first, as always, but in words the joined-date index cannot serve (joined_at is never
+        # null): PostgreSQL would otherwise walk the whole shop down that index, newest first, testing
+        # each member against the phone (90 ms at 100,000 members) rather than ask the phone's trigram
+        # index for the few it holds and sort those (2 to 5 ms). A name prefix matches many members
+        # and keeps the index's order: its first page is found at once.
+        return members.filter(condition).order_by(F("joined_at").desc(nulls_last=True), "-pk")
     return members.filter(condition)
 
 
