@@ -407,7 +407,7 @@ def alert_raise(
             defaults={"subject_repr": subject_repr[:200], "details": details},
         )
         if created:
-            alert_email_task.delay_on_commit(merchant_id, alert.pk)
+            enqueue(alert_email_task, merchant_id, alert.pk)
     return alert if created else None
 
 

@@ -118,9 +118,9 @@ def import_resume(*, job: ImportJob, actor: Actor) -> ImportJob:
     """Start a stalled import or check again (its worker died and no retry came): it carries on."""
     _require(actor, job.merchant)
     if job.status == ImportStatus.APPLYING:
-        import_apply_task.delay(job.merchant_id, job.pk)
+        enqueue(import_apply_task, job.merchant_id, job.pk, at_once=True)
     elif job.status == ImportStatus.CHECKING:
-        import_check_task.delay(job.merchant_id, job.pk)
+        enqueue(import_check_task, job.merchant_id, job.pk, at_once=True)
     return job
 
 
