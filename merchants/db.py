@@ -9,6 +9,7 @@ other). On other databases (the embedded SQLite) this is bulk_create.
 
 from collections.abc import Sequence
 
+import psycopg
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 from psycopg.copy import QueuedLibpqWriter
@@ -119,8 +120,11 @@ def insert_columns(model: type[models.Model], count: int, **values: object) -> i
         f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(names)}) "  # noqa: S608 - the model's own names
         f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) AS u({aliases})"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*scalars, *columns])
+    connection.ensure_connection()
+    # A server-binding cursor: the arrays go as parameters of their own, in binary. Django's cursor
+    # (psycopg's ClientCursor) would quote every element into the statement's text, in Python.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, [*scalars, *columns], prepare=False)
     return first
 
 
