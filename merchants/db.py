@@ -7,9 +7,9 @@ ids after the block, and each instance knows its id before it is written (rows c
 other). On other databases (the embedded SQLite) this is bulk_create.
 """
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 
-import psycopg
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 from psycopg.copy import QueuedLibpqWriter
@@ -51,24 +51,8 @@ def insert_many(objs: Sequence[models.Model]) -> None:
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             for obj in objs:
                 field.pre_save(obj, add=True)
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(f.column) for f in fields)
     attnames = [f.attname for f in fields]
-    connection.ensure_connection()
-    # Binary COPY: the server takes timestamps, numbers and dates as they are stored instead of
-    # parsing their text, a good part of what a large COPY costs it.
-    with (
-        connection.wrap_database_errors,  # psycopg's errors raised as Django's (IntegrityError, ...)
-        connection.connection.cursor() as cursor,
-        cursor.copy(
-            f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN (FORMAT BINARY)",
-            writer=QueuedLibpqWriter(cursor),
-        ) as copy,
-    ):
-        copy.set_types([_copy_type(f) for f in fields])
-        for obj in objs:
-            values = obj.__dict__
-            copy.write_row([values[a] for a in attnames])
+    _copy(model, fields, ([obj.__dict__[a] for a in attnames] for obj in objs))
     alias = connection.alias  # once: `connection` is a thread-local proxy, slow to ask per object
     for obj in objs:
         obj._state.adding = False
@@ -84,15 +68,15 @@ def insert_columns(model: type[models.Model], count: int, **values: object) -> i
     (the rows have the next `count` ids). PostgreSQL only: callers keep an instance path for others.
 
     Each value is a Column of `count` values or one value for every row; a field not given gets its
-    default (a default made per row, such as the time or a fresh key, must be given). The rows go in one INSERT ... SELECT over unnest() of one array parameter per Column,
-    so a chunk of 5,000 new accounts and ledger lines costs Python a few lists, not 10,000 model
-    instances (insert_many's path, and most of what a large import spent in Python).
+    default (a default made per row, such as the time or a fresh key, must be given). The rows are
+    zipped from the columns straight into a binary COPY: a chunk of new accounts and ledger lines
+    costs Python a few lists, not an instance per row (insert_many's way), and no array parameters
+    either (psycopg dumps those element by element in Python).
     """
     first = ids_reserve(model, count)
     values[model._meta.pk.attname] = Column(range(first, first + count))
-    quote = connection.ops.quote_name
-    names, selected, scalars, arrays, columns = [], [], [], [], []
-    for field in model._meta.concrete_fields:
+    fields, columns = model._meta.concrete_fields, []
+    for field in fields:
         name = field.attname if field.attname in values else field.name
         if name in values:
             value = values.pop(name)
@@ -102,30 +86,36 @@ def insert_columns(model: type[models.Model], count: int, **values: object) -> i
             value = field.get_default()
         if field.is_relation and isinstance(value, models.Model):
             value = value.pk
-        names.append(quote(field.column))
-        kind = field.db_type(connection)
         if isinstance(value, Column):
             if len(value) != count:
                 raise ValueError(f"{field.attname}: {len(value)} values for {count} rows")
-            selected.append(f"u.c{len(columns)}")
-            arrays.append(f"%s::{kind}[]")
-            columns.append(list(value))
+            columns.append(value)
         else:
-            selected.append(f"%s::{kind}")
-            scalars.append(value)
+            columns.append(itertools.repeat(value, count))
     if values:
         raise TypeError(f"{model.__name__} has no fields {', '.join(values)}")
-    aliases = ", ".join(f"c{n}" for n in range(len(columns)))
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(names)}) "  # noqa: S608 - the model's own names
-        f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) AS u({aliases})"
-    )
-    connection.ensure_connection()
-    # A server-binding cursor: the arrays go as parameters of their own, in binary. Django's cursor
-    # (psycopg's ClientCursor) would quote every element into the statement's text, in Python.
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, [*scalars, *columns], prepare=False)
+    _copy(model, fields, zip(*columns, strict=False))
     return first
+
+
+def _copy(model: type[models.Model], fields: Sequence[models.Field], rows: Iterable[Sequence]) -> None:
+    """COPY rows (one value per field, in order) into the model's table, in the caller's transaction."""
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(f.column) for f in fields)
+    connection.ensure_connection()
+    # Binary COPY: the server takes timestamps, numbers and dates as they are stored instead of
+    # parsing their text, a good part of what a large COPY costs it.
+    with (
+        connection.wrap_database_errors,  # psycopg's errors raised as Django's (IntegrityError, ...)
+        connection.connection.cursor() as cursor,
+        cursor.copy(
+            f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN (FORMAT BINARY)",
+            writer=QueuedLibpqWriter(cursor),
+        ) as copy,
+    ):
+        copy.set_types([_copy_type(f) for f in fields])
+        for row in rows:
+            copy.write_row(row)
 
 
 def _copy_type(field: models.Field) -> str:
