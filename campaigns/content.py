@@ -122,7 +122,7 @@ def personalise(
         balance=number_text(account.balance if account else 0),
         tier=account.tier.name if account and account.tier else "",
         bonus=number_text(version.bonus_points),
-        multiplier=f"{version.multiplier.normalize():f}",
+        multiplier=number_text(version.multiplier),
         offer_until=date_text(offer_until(campaign, message.sent_at if message else None)),
         voucher_code=voucher.code if voucher else SAMPLE_CODE,
         changes=_describe_changes(context.get("changes", [])),

@@ -9,12 +9,14 @@ where the context is what the message says beyond the member's own figures.
 
 import calendar
 from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
-from django.db.models import QuerySet
+from django.db.models import DateField, DateTimeField, DecimalField, IntegerField, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import Member
+from merchants.locales import date_text, number_text
 from merchants.models import AuditLog
 from merchants.periods import day_start
 from rewards.ledger import add_months, program_for
@@ -210,6 +212,14 @@ def _value(model_class, name: str, value) -> str:
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(value, bool):
         return _("yes") if value else _("no")
+    # The audit keeps numbers and days as plain JSON (a Decimal as text, a date in ISO); members read them in their language.
+    if isinstance(field, DateField) and not isinstance(field, DateTimeField) and isinstance(value, str):
+        return date_text(date.fromisoformat(value))
+    if isinstance(field, IntegerField | DecimalField):
+        try:
+            return number_text(Decimal(str(value)))
+        except InvalidOperation:
+            return str(value)
     return str(value)
 
 

@@ -7,14 +7,13 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from members.models import Member
 from merchants.actors import Actor
-from merchants.locales import number_text
+from merchants.locales import moment_text, number_text
 from merchants.periods import day_start, window_from
 from merchants.permissions import MerchantRequest, manager_required
 from rewards.models import Reward
@@ -185,11 +184,7 @@ def _summary(campaign: Campaign) -> list[str]:
     if when:
         lines.append(when % {"n": days})
     elif campaign.repeat:
-        first = (
-            date_format(timezone.localtime(campaign.send_at, campaign.merchant.tzinfo), "DATETIME_FORMAT")
-            if campaign.send_at
-            else ""
-        )
+        first = moment_text(timezone.localtime(campaign.send_at, campaign.merchant.tzinfo)) if campaign.send_at else ""
         lines.append(
             (
                 _("Every week, next on %(when)s.")

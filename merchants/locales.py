@@ -4,13 +4,13 @@ Babel's CLDR data does the naming, so the lists follow the language of the page.
 """
 
 import zoneinfo
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_skeleton, format_time, get_datetime_format
 from babel.numbers import (
     format_decimal,
     format_percent,
@@ -130,3 +130,15 @@ def step_text(day: date, step: str) -> str:
 
 def date_text(day: date) -> str:
     return format_date(day, format="medium", locale=_locale())
+
+
+def time_text(moment: datetime) -> str:
+    """14:05, or 2:05 PM in English: the page's language, without seconds."""
+    return format_time(moment, format="short", locale=_locale())
+
+
+def moment_text(moment: datetime) -> str:
+    """A day and its time, joined as the page's language joins them (Mar 7, 2025, 2:05 PM)."""
+    locale = _locale()
+    joined = str(get_datetime_format("medium", locale=locale))
+    return joined.replace("{1}", date_text(moment)).replace("{0}", time_text(moment))

@@ -523,4 +523,9 @@ class Alert(models.Model):
             "%(who)s recorded %(count)d refund in %(days)d days; the other staff recorded %(median)s each (median).",
             "%(who)s recorded %(count)d refunds in %(days)d days; the other staff recorded %(median)s each (median).",
             d.get("count", 0),
-        ) % {"who": who, "count": d.get("count", 0), "days": d.get("days", 0), "median": d.get("median", 0)}
+        ) % {
+            "who": who,
+            "count": d.get("count", 0),
+            "days": d.get("days", 0),
+            "median": locales.number_text(d.get("median", 0)),
+        }

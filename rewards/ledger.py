@@ -30,7 +30,7 @@ from members.models import Member, random_code
 from merchants import webhooks
 from merchants.actors import Actor
 from merchants.db import Blueprint, Column, insert_columns, insert_many, insert_statement
-from merchants.locales import currency_decimals
+from merchants.locales import currency_decimals, moment_text
 from merchants.models import Location, Merchant, Role, WebhookEvent
 from merchants.services import audit_record
 
@@ -51,6 +51,7 @@ from .models import (
     VoucherStatus,
 )
 from .models import PointsEntry as Entry
+from .templatetags.rewards_tags import money_format
 
 
 class LedgerError(ValidationError):
@@ -115,7 +116,10 @@ def money_check(merchant: Merchant, amount: Decimal, *, field: str = "amount", l
         raise LedgerError({field: message % {"currency": merchant.currency, "places": places}}, code="decimals")
     if limit is not None and amount > limit:
         raise LedgerError(
-            {field: _("That is more than %(limit)s, the largest amount this shop accepts.") % {"limit": limit}},
+            {
+                field: _("That is more than %(limit)s, the largest amount this shop accepts.")
+                % {"limit": money_format(limit, merchant.currency, merchant.country)}
+            },
             code="too_large",
         )
     # One spelling per amount ("10" and "10.00" are the same request), in the currency's places.
@@ -769,7 +773,7 @@ def voucher_use(*, redemption: Redemption, actor: Actor, idempotency_key: str | 
     if voucher.status == VoucherStatus.USED:
         # In the shop's time, whoever asks (an API call has no shop time zone activated).
         shop_tz = Merchant.objects.only("timezone").get(pk=voucher.merchant_id).tzinfo
-        used = timezone.localtime(voucher.used_at, shop_tz).strftime("%Y-%m-%d %H:%M")
+        used = moment_text(timezone.localtime(voucher.used_at, shop_tz))
         raise LedgerError(
             _("Voucher %(code)s was already used on %(when)s.") % {"code": voucher.code, "when": used}, code="used"
         )
@@ -868,7 +872,10 @@ def _refund(
     purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
     if amount > purchase.refundable:
         raise LedgerError(
-            {"amount": _("Only %(left)s of this purchase is left to refund.") % {"left": purchase.refundable}},
+            {
+                "amount": _("Only %(left)s of this purchase is left to refund.")
+                % {"left": money_format(purchase.refundable, merchant.currency, merchant.country)}
+            },
             code="refund_too_large",
         )
     refunded = purchase.refunded_amount + amount
@@ -898,7 +905,10 @@ def _refund(
             purchase=purchase,
             refund=refund,
             created_at=now,
-            reason=(_("Refund of %(amount)s") % {"amount": amount} + (f": {reason}" if reason else ""))[:200],
+            reason=(
+                _("Refund of %(amount)s") % {"amount": money_format(amount, merchant.currency, merchant.country)}
+                + (f": {reason}" if reason else "")
+            )[:200],
         ).save()
     purchase.refunded_amount = refunded
     purchase.points_reversed += due

@@ -13,7 +13,6 @@ from django.forms import Form
 from django.http import HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -21,6 +20,7 @@ from members.forms import KeyedForm
 from members.models import Member
 from members.selectors import consent_history
 from merchants.actors import Actor
+from merchants.locales import date_text
 from merchants.models import Location
 from merchants.permissions import MerchantRequest, cashier_required, manager_required, owner_required
 
@@ -313,8 +313,7 @@ def tier_fee_record(request: MerchantRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("%(tier)s membership paid until %(date)s.")
-                % {"tier": fee.tier.name, "date": date_format(fee.ends_on, "SHORT_DATE_FORMAT")},
+                _("%(tier)s membership paid until %(date)s.") % {"tier": fee.tier.name, "date": date_text(fee.ends_on)},
             )
             return _back(member)
     return _member_page(request, member, fee_form=form)

@@ -15,9 +15,9 @@ def percent(value: float | None) -> str:
 
 
 @register.filter
-def count(value: int | None) -> str:
-    """{{ card.new|count }}: 12,345 as the page's language writes it."""
-    return number_text(value or 0)
+def count(value: float | None) -> str:
+    """{{ card.new|count }}: 12,345 as the page's language writes it; an estimate rounds to a whole count."""
+    return number_text(round(value or 0))
 
 
 @register.inclusion_tag("components/_change.html")

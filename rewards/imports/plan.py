@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from members import bulk
 from members.models import Card, CardStatus, Channel, Member, MemberTag
+from merchants.locales import number_text
 from merchants.models import Merchant
 from rewards.ledger import ImportState, Opening, import_states
 from rewards.models import Tier
@@ -489,7 +490,11 @@ class Planner:
                             "They have %(balance)s now, and earlier imports gave them %(imported)s: an imported balance "
                             "of %(target)s would take them below zero."
                         )
-                        % {"balance": state.account.balance, "imported": state.imported, "target": opening.balance}
+                        % {
+                            "balance": number_text(state.account.balance),
+                            "imported": number_text(state.imported),
+                            "target": number_text(opening.balance),
+                        }
                     )
             row.opening = opening
 

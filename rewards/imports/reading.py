@@ -19,6 +19,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 
+from merchants.locales import number_text
+
 DELIMITERS = (",", ";", "\t", "|")
 # Encodings of spreadsheets saved by Excel and POS systems where our shops are, besides UTF-8/16.
 LEGACY = ("cp1250", "cp1252", "cp1251", "cp874")
@@ -80,7 +82,7 @@ def inspect(data: bytes, *, country: str, delimiter: str = "", max_rows: int) ->
     if sheet.rows_total > max_rows:
         raise FileProblem(
             _("The file has %(rows)s rows; up to %(max)s can be imported at a time. Split it into smaller files.")
-            % {"rows": f"{sheet.rows_total:,}", "max": f"{max_rows:,}"},
+            % {"rows": number_text(sheet.rows_total), "max": number_text(max_rows)},
             code="too_many_rows",
         )
     return sheet

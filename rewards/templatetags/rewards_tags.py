@@ -1,7 +1,8 @@
-"""Money in the shop's currency, points or stamps in words, and fresh idempotency keys for forms."""
+"""Money in the shop's currency, points or stamps in words, days and times, and fresh idempotency keys for forms."""
 
 import copy
 import uuid
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from babel import Locale, UnknownLocaleError
@@ -10,7 +11,7 @@ from django import template
 from django.conf import settings
 from django.utils.translation import get_language, ngettext, to_locale
 
-from merchants.locales import currency_decimals
+from merchants.locales import currency_decimals, date_text, moment_text, time_text
 from merchants.models import Merchant
 
 register = template.Library()
@@ -62,6 +63,25 @@ def number(value: int) -> str:
 def decimal(value: Decimal | None) -> str:
     """{{ tier.multiplier|decimal }}: 1.5 (1,5 in Hungarian), without the stored trailing zeros."""
     return "" if value is None else format_decimal(value, locale=_locale())
+
+
+# expects_localtime: an aware datetime arrives in the active (the shop's) time zone, as with |date.
+@register.filter(expects_localtime=True)
+def day(value: date | datetime | None) -> str:
+    """{{ voucher.expires_at|day }}: Mar 7, 2025 (7 Mac 2025, 2025. márc. 7.), or "" for none."""
+    return date_text(value) if value else ""
+
+
+@register.filter(expects_localtime=True)
+def moment(value: datetime | None) -> str:
+    """{{ entry.created_at|moment }}: Mar 7, 2025, 2:05 PM (2025. márc. 7. 14:05), or "" for none."""
+    return moment_text(value) if value else ""
+
+
+@register.filter(expects_localtime=True)
+def clock(value: datetime | None) -> str:
+    """{{ last.at|clock }}: 2:05 PM (14:05), or "" for none."""
+    return time_text(value) if value else ""
 
 
 @register.filter

@@ -85,7 +85,7 @@ def test_a_refund_above_what_is_left_is_refused(buy, refund):
     refund(purchase, "6.00")
     before = ledger_snapshot()
 
-    with pytest.raises(ledger.LedgerError, match=r"Only 4\.00 of this purchase is left"):
+    with pytest.raises(ledger.LedgerError, match=r"Only RM4\.00 of this purchase is left"):
         refund(purchase, "4.01")
 
     assert ledger_snapshot() == before

@@ -7,6 +7,7 @@ object and changes nothing; each action writes what it says, once per form key, 
 from decimal import Decimal
 
 import pytest
+from babel.dates import format_date
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -435,7 +436,7 @@ def test_member_page_shows_when_credits_expire_in_the_shops_time_zone(cashier_cl
 
     local = timezone.localtime(entry.expires_at, customer.merchant.tzinfo)
     assert local.hour == 0  # midnight in Kuala Lumpur, not in UTC
-    assert local.strftime("%m/%d/%Y") in response.text
+    assert format_date(local, "medium", locale="en") in response.text
 
 
 def test_member_page_in_a_stamp_shop_shows_circles_and_never_the_word_points(
@@ -755,7 +756,7 @@ def test_refund_larger_than_what_is_left_shows_the_ledgers_message(manager_clien
         reverse("rewards:refund", args=[purchase.account.member_id, purchase.pk]), {"key": "k-big", "amount": "41"}
     )
 
-    assert response.context["form"].errors["amount"] == ["Only 40.00 of this purchase is left to refund."]
+    assert response.context["form"].errors["amount"] == ["Only RM40.00 of this purchase is left to refund."]
     assert snapshot() == before
 
 

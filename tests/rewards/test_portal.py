@@ -6,9 +6,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from babel.dates import format_date
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 
 from members.card_codes import barcode_svg, qr_svg
 from members.models import Member, portal_key_new
@@ -84,7 +84,7 @@ def test_card_page_shows_usable_vouchers_with_their_code_and_validity(client, me
 
     html = response.content.decode()
     assert f'<p class="voucher-big-code" aria-label="Voucher code {voucher.code}">{voucher.code}</p>' in html
-    valid_until = date_format(timezone.localtime(voucher.expires_at, merchant.tzinfo).date(), "DATE_FORMAT")
+    valid_until = format_date(timezone.localtime(voucher.expires_at, merchant.tzinfo), "medium", locale="en")
     assert f"valid until {valid_until}" in text_of(response)
 
 
@@ -117,7 +117,7 @@ def test_history_shows_when_each_credit_expires(client, merchant, alice, buy, ru
 
     text = text_of(client.get(card_url(alice)))
 
-    day = date_format(timezone.localtime(expires, merchant.tzinfo).date(), "DATE_FORMAT")
+    day = format_date(timezone.localtime(expires, merchant.tzinfo), "medium", locale="en")
     assert f"Expires {day}" in text
     assert f"40 points expire on {day}." in text
 
@@ -254,7 +254,7 @@ def test_card_page_dates_are_in_the_shops_time_zone(client, merchant, alice, buy
 
     text = text_of(client.get(card_url(alice)))
 
-    assert date_format(timezone.localtime(late, merchant.tzinfo).date(), "DATE_FORMAT") in text
+    assert format_date(timezone.localtime(late, merchant.tzinfo), "medium", locale="en") in text
 
 
 def test_card_page_takes_a_bounded_number_of_queries(
