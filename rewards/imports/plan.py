@@ -7,6 +7,8 @@ A row becomes one of: new, updated, unchanged, or invalid with its reasons in pl
 
 import hashlib
 import json
+import marshal
+import sys
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -270,17 +272,20 @@ class Planner:
             self.columns,
             self.headers,
             sorted((t.pk, name) for name, t in self.tiers.items()),
+            sys.version_info[:2],  # pack()'s marshal format
         ]
         return hashlib.sha256(json.dumps(context).encode()).hexdigest()
 
     def pack(self, rows: list[Row]) -> bytes:
-        """A chunk's rows as read from the cells, as compact JSON, compressed (zlib's fastest
-        level): fewer bytes for the database to take, store (its own compression is slower) and give back."""
+        """A chunk's rows as read from the cells, marshalled and compressed (zlib's fastest level):
+        marshal writes and reads these lists of strings and numbers several times faster than JSON,
+        and compressed they are fewer bytes for the database to take, store and give back. Only
+        this code writes and reads them, with the same Python (the fingerprint names its version)."""
         packed = []
         for row in rows:
             values = {name: _PACK[name](value) if name in _PACK else value for name, value in row.values.items()}
             packed.append([row.line, row.cells, values, row.notes, row.tag_names, row.errors[: row.parse_errors]])
-        return zlib.compress(json.dumps(packed, separators=(",", ":")).encode(), 1)
+        return zlib.compress(marshal.dumps(packed), 1)
 
     def unpack(self, data: bytes) -> list[Row]:
         rows = []
@@ -292,9 +297,9 @@ class Planner:
             "total_spent": Decimal,
             "tier": tiers.get,
         }
-        if not data.startswith(b"["):  # JSON as such: a chunk stored before chunks were compressed
-            data = zlib.decompress(data)
-        for line, cells, values, notes, tag_names, errors in json.loads(data):
+        # pack()'s own bytes, from our database; JSON from a check stored before chunks were marshalled.
+        packed = json.loads(data) if data.startswith(b"[") else marshal.loads(zlib.decompress(data))  # noqa: S302
+        for line, cells, values, notes, tag_names, errors in packed:
             for name in unpack.keys() & values.keys():
                 values[name] = unpack[name](values[name])
             row = Row(line, cells, self._reason(line), errors, values, notes, tag_names, parse_errors=len(errors))
