@@ -32,7 +32,7 @@ from merchants.services import audit_record
 from rewards.kpis.rollups import rollups_after_import
 from rewards.ledger import statistics_refresh
 
-from .models import ImportChunk, ImportJob, ImportRow, ImportStatus
+from .models import ImportChunk, ImportJob, ImportRow, ImportStatus, file_unpack
 from .plan import Planner, Row, counts_of
 from .reading import FileProblem, Sheet, rows
 from .resource import MemberResource
@@ -75,7 +75,7 @@ def _parsed(job: ImportJob, planner: Planner) -> Iterator[list[Row]]:
     done = threading.Event()  # the consumer stopped early: the reader must not wait on a full queue
     language = get_language()
     # Read here, not in the reader: a thread of its own would have a connection of its own.
-    data = bytes(ImportJob.objects.filter(pk=job.pk).values_list("data", flat=True).get())
+    data = file_unpack(bytes(ImportJob.objects.filter(pk=job.pk).values_list("data", flat=True).get()))
 
     def hand_over(item: object) -> bool:
         while not done.is_set():

@@ -20,7 +20,7 @@ from rewards.tasks import import_apply_task, import_check_task
 
 from .columns import IGNORE, TARGETS, suggest
 from .jobs import import_apply, import_check
-from .models import ImportChunk, ImportJob, ImportRow, ImportStatus
+from .models import ImportChunk, ImportJob, ImportRow, ImportStatus, file_pack, file_unpack
 from .plan import mapping_problems
 from .reading import inspect, size_check
 
@@ -44,7 +44,7 @@ def import_upload(*, merchant: Merchant, actor: Actor, upload: UploadedFile) -> 
         file_format=sheet.file_format,
         encoding=sheet.encoding,
         delimiter=sheet.delimiter,
-        data=data,
+        data=file_pack(data),
         headers=sheet.headers,
         samples=sheet.samples,
         mapping=suggest(sheet.headers),
@@ -59,7 +59,10 @@ def import_delimiter_set(*, job: ImportJob, delimiter: str) -> ImportJob:
     if job.file_format != "csv" or delimiter == job.delimiter:
         return job
     sheet = inspect(
-        bytes(job.data), country=job.merchant.country, delimiter=delimiter, max_rows=settings.IMPORT_MAX_ROWS
+        file_unpack(bytes(job.data)),
+        country=job.merchant.country,
+        delimiter=delimiter,
+        max_rows=settings.IMPORT_MAX_ROWS,
     )
     job.delimiter, job.headers, job.samples, job.rows_total = delimiter, sheet.headers, sheet.samples, sheet.rows_total
     job.mapping = suggest(sheet.headers)
