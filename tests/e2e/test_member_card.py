@@ -177,18 +177,18 @@ def test_an_old_card_link_says_it_no_longer_works(open_tab, siti):
     tab.check("link-invalid", status=404)
 
 
-def test_manager_erases_a_member_who_asked_to_be_deleted(open_tab, manager, siti, counter):
+def test_the_owner_erases_a_member_who_asked_to_be_deleted(open_tab, owner, siti, counter):
     ledger.purchase_record(member=siti, amount=Decimal("30.00"), actor=counter, idempotency_key="e2e-erase")
     member_request_deletion(member=siti)
     tab = open_tab("member-erase")
     page = tab.page
-    sign_in(page, manager.user.email)
+    sign_in(page, owner.user.email)
 
     page.goto(f"/members/{siti.pk}/")
     expect(page.locator(".page-head")).to_contain_text("Asked on")
     erase = page.locator("#erase")
     tab.check("member-asked")
-    erase.get_by_label("I understand this cannot be undone").check()
+    erase.get_by_label("To confirm, type").fill(str(siti))
     erase.get_by_role("button", name="Erase personal data").click()
 
     expect(page.get_by_role("status")).to_contain_text("Personal data erased.")
