@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from merchants.actors import Actor
+from merchants.locales import number_text
 from merchants.permissions import MerchantRequest, cashier_required, manager_required, owner_required
 
 from .forms import CardBatchForm, MemberForm
@@ -141,7 +142,9 @@ def card_batch_create(request: MerchantRequest) -> HttpResponse:
             form.add_error("count", error)
         else:
             request.session[CARD_BATCHES] = dict([*list(done.items())[-19:], (key, cards[0].batch)])
-            messages.success(request, _("%(count)d new card numbers, ready to print.") % {"count": len(cards)})
+            messages.success(
+                request, _("%(count)s new card numbers, ready to print.") % {"count": number_text(len(cards))}
+            )
             return redirect("members:card_print", batch=cards[0].batch)
     page = Paginator(cards_with_members(merchant=request.merchant), 50).get_page(1)
     context = {"page": page, "batches": card_batches(merchant=request.merchant), "form": form}

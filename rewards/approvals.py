@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from members.models import Member
 from merchants.actors import Actor
+from merchants.locales import number_text
 from merchants.models import Role
 from merchants.services import audit_record
 
@@ -54,7 +55,7 @@ def _request(
     balance = account.balance if account else 0
     if balance + points < 0:  # checked again when approved: the balance may change meanwhile
         raise LedgerError(
-            {"points": _("%(name)s has only %(balance)d points.") % {"name": member, "balance": balance}},
+            {"points": _("%(name)s has only %(balance)s points.") % {"name": member, "balance": number_text(balance)}},
             code="balance",
         )
     try:

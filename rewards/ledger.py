@@ -30,7 +30,7 @@ from members.models import Member, random_code
 from merchants import webhooks
 from merchants.actors import Actor
 from merchants.db import Blueprint, Column, insert_columns, insert_many, insert_statement
-from merchants.locales import currency_decimals, moment_text
+from merchants.locales import currency_decimals, moment_text, number_text
 from merchants.models import Location, Merchant, Role, WebhookEvent
 from merchants.services import audit_record
 
@@ -323,7 +323,7 @@ def _earn_points(
         )
     if program.daily_cap is not None and points > program.daily_cap - earned_today:
         points = max(program.daily_cap - earned_today, 0)
-        reason = _("Daily limit of %(cap)d reached.") % {"cap": program.daily_cap}
+        reason = _("Daily limit of %(cap)s reached.") % {"cap": number_text(program.daily_cap)}
     return points, reason
 
 
@@ -715,8 +715,8 @@ def reward_redeem(
         if points < reward.points_cost or points % reward.points_step:
             raise LedgerError(
                 {
-                    "points": _("Use at least %(min)d points, in steps of %(step)d.")
-                    % {"min": reward.points_cost, "step": reward.points_step}
+                    "points": _("Use at least %(min)s points, in steps of %(step)s.")
+                    % {"min": number_text(reward.points_cost), "step": number_text(reward.points_step)}
                 },
                 code="points_step",
             )
@@ -726,8 +726,13 @@ def reward_redeem(
         points = reward.points_cost
     if points > account.balance:
         raise LedgerError(
-            _("%(name)s has %(balance)d and needs %(points)d for “%(reward)s”.")
-            % {"name": member, "balance": account.balance, "points": points, "reward": reward},
+            _("%(name)s has %(balance)s and needs %(points)s for “%(reward)s”.")
+            % {
+                "name": member,
+                "balance": number_text(account.balance),
+                "points": number_text(points),
+                "reward": reward,
+            },
             code="balance",
         )
     redemption = _issue_voucher(program, account, reward, points, discount, actor, now, idempotency_key, digest)
@@ -994,8 +999,8 @@ def points_adjust(
     program = program_for(member.merchant)
     if adjustment_needs_approval(program=program, actor=actor, merchant_id=member.merchant_id, points=points):
         raise LedgerError(
-            _("An adjustment of more than %(limit)d points needs the owner's approval.")
-            % {"limit": program.adjustment_approval_above},
+            _("An adjustment of more than %(limit)s points needs the owner's approval.")
+            % {"limit": number_text(program.adjustment_approval_above)},
             code="approval_required",
         )
     reason = (reason or "").strip()
@@ -1009,7 +1014,10 @@ def points_adjust(
         return done
     if account.balance + points < 0:
         raise LedgerError(
-            {"points": _("%(name)s has only %(balance)d points.") % {"name": member, "balance": account.balance}},
+            {
+                "points": _("%(name)s has only %(balance)s points.")
+                % {"name": member, "balance": number_text(account.balance)}
+            },
             code="balance",
         )
     now = timezone.now()

@@ -20,7 +20,7 @@ from members.forms import KeyedForm
 from members.models import Member
 from members.selectors import consent_history
 from merchants.actors import Actor
-from merchants.locales import date_text
+from merchants.locales import date_text, number_text
 from merchants.models import Location
 from merchants.permissions import MerchantRequest, cashier_required, manager_required, owner_required
 
@@ -453,7 +453,9 @@ def approval_decide(request: MerchantRequest, pk: int, decision: str) -> HttpRes
             )
         elif done.status == RequestStatus.APPROVED:
             messages.success(
-                request, _("Approved: %(points)+d points for %(name)s.") % {"points": done.points, "name": done.member}
+                request,
+                _("Approved: %(points)s points for %(name)s.")
+                % {"points": ("+" if done.points > 0 else "") + number_text(done.points), "name": done.member},
             )
         else:
             messages.success(request, _("Declined: %(name)s's points did not change.") % {"name": done.member})

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import translation
 
 from merchants.actors import Actor
 from merchants.models import AuditLog
@@ -85,6 +86,16 @@ def test_taking_more_than_the_balance_is_refused(adjust, member):
         adjust(member, -31)
 
     assert ledger_snapshot() == before
+
+
+@pytest.mark.parametrize(("language", "shown"), [("en", "12,345"), ("hu", "12\xa0345"), ("uk", "12\xa0345")])
+def test_the_balance_in_a_refusal_is_written_as_the_language_writes_numbers(adjust, member, language, shown):
+    adjust(member, 12345)
+
+    with translation.override(language), pytest.raises(ledger.LedgerError) as refused:
+        adjust(member, -20000)
+
+    assert shown in " ".join(refused.value.messages)
 
 
 def test_taking_the_whole_balance_is_allowed(adjust, member):
