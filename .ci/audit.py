@@ -8,8 +8,14 @@ package is skipped and nothing at all was checked. So this exits
 - 1 on a known vulnerability not listed in IGNORED (each listed one is explained in README.md);
 - 1 when some packages were checked and others skipped (each skipped one is named);
 - 1 when pip-audit fails (no report: it could not resolve the requirements, or reach the service);
-- 0 with a NOT AUDITED banner when the service answered for none of them (AUDIT_REQUIRED=1: 1);
+- when the service answered for none of them: PyPI's project pages instead (below);
 - 0 when every package was checked and none has a known vulnerability.
+
+When the service answered for none, each package's PyPI project page (/pypi/<name>/json, which that
+mirror does serve) is asked instead: it lists the advisories that affect the project's latest
+release, so a package pinned at its latest release is checked that way; one pinned older is named as
+not checked, under a PARTLY AUDITED banner (exit 0; with AUDIT_REQUIRED=1, 1). A known vulnerability
+found there fails the run as above.
 """
 
 import json
@@ -17,6 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,10 +54,18 @@ def main() -> int:
     if found:
         return 1
     if skipped and len(skipped) == len(dependencies):
+        vulnerable, unchecked = project_pages(dependencies)
+        if vulnerable:
+            return 1
+        title = "PARTLY AUDITED" if unchecked else "AUDITED THROUGH PYPI'S PROJECT PAGES"
         print(
-            f"\n{'!' * 78}\nNOT AUDITED: the vulnerability service answered for none of the {len(dependencies)} "
-            f"packages, so nothing was checked.\nEvidence (the first): {skipped[0]['skip_reason']}\n{'!' * 78}"
+            f"\n{'!' * 78}\n{title}: pip-audit's service answered for none of the {len(dependencies)} packages "
+            f"({skipped[0]['skip_reason']}).\nPyPI's project pages instead: {len(dependencies) - len(unchecked)} "
+            f"packages at their latest release checked, none with a known vulnerability; {len(unchecked)} not "
+            f"checked: {', '.join(unchecked) or 'none'}\n{'!' * 78}"
         )
+        if not unchecked:
+            return 0
         return 1 if os.environ.get("AUDIT_REQUIRED") == "1" else 0
     for dependency in skipped:
         print(f"NOT CHECKED {dependency['name']}: {dependency['skip_reason']}")
@@ -58,6 +73,34 @@ def main() -> int:
         return 1
     print(f"No known vulnerabilities in the {len(dependencies)} packages of requirements.txt and their dependencies.")
     return 0
+
+
+def project_pages(dependencies: list[dict]) -> tuple[list[str], list[str]]:
+    """Each package against the advisories its PyPI project page lists for the latest release:
+    (the vulnerable ones, printed; the ones not checked: pinned older than latest, or no answer)."""
+    vulnerable, unchecked = [], []
+    for dependency in dependencies:
+        name = dependency["name"]
+        # A skipped package's version is only in its reason: "... could not be audited: django (6.1.3)".
+        version = dependency.get("version") or dependency["skip_reason"].rpartition("(")[2].rstrip(")")
+        try:
+            url = f"https://pypi.org/pypi/{name}/json"
+            with urllib.request.urlopen(url, timeout=20) as answer:
+                page = json.load(answer)
+        except (OSError, ValueError) as error:
+            unchecked.append(f"{name} {version} ({error})")
+            continue
+        latest = page["info"]["version"]
+        if latest != version:
+            unchecked.append(f"{name} {version} (latest {latest})")
+            continue
+        for vuln in page.get("vulnerabilities", []):
+            if vuln.get("withdrawn") or vuln["id"] in IGNORED:
+                continue
+            fixed = ", ".join(vuln.get("fixed_in") or []) or "no fixed release"
+            print(f"VULNERABLE {name} {version}: {vuln['id']} (fixed in: {fixed})")
+            vulnerable.append(name)
+    return vulnerable, unchecked
 
 
 if __name__ == "__main__":
