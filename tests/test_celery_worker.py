@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -53,21 +55,29 @@ def _drop_connection_pools() -> None:
     celery_app.amqp._producer_pool = None
 
 
-@pytest.fixture
-def queue(broker_url: str):
-    """Publish for real to a queue of this run only, which no leftover worker listens to."""
+@contextmanager
+def own_queue(broker_url: str, prefix: str) -> Iterator[str]:
+    """Publish for real to a queue of this test only, which no leftover worker listens to."""
     conf = celery_app.conf
     names = ["task_always_eager", "broker_write_url", "broker_transport_options", "task_default_queue"]
     saved = {name: conf[name] for name in names}
-    name = f"test-worker-{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
     # broker_write_url, not broker_url: Celery lets a CELERY_BROKER_URL variable override broker_url.
     conf.update(
         task_always_eager=False, broker_write_url=broker_url, broker_transport_options={}, task_default_queue=name
     )
     _drop_connection_pools()
-    yield name
-    _drop_connection_pools()
-    conf.update(saved)
+    try:
+        yield name
+    finally:
+        _drop_connection_pools()
+        conf.update(saved)
+
+
+@pytest.fixture
+def queue(broker_url: str):
+    with own_queue(broker_url, "test-worker") as name:
+        yield name
 
 
 def _database_url() -> str:

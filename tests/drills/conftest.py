@@ -18,8 +18,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from loyalty.celery import app as celery_app
-from tests.test_celery_worker import _database_url, _drop_connection_pools
+from tests.test_celery_worker import _database_url, own_queue
 
 TIMEOUT = 30
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/4")
@@ -41,17 +40,8 @@ def broker_url():
 @pytest.fixture
 def queue(broker_url: str):
     """Publish for real to a queue of this test only; its workers consume and publish there too."""
-    conf = celery_app.conf
-    names = ["task_always_eager", "broker_write_url", "broker_transport_options", "task_default_queue"]
-    saved = {name: conf[name] for name in names}
-    name = f"drill-{uuid.uuid4().hex[:12]}"
-    conf.update(
-        task_always_eager=False, broker_write_url=broker_url, broker_transport_options={}, task_default_queue=name
-    )
-    _drop_connection_pools()
-    yield name
-    _drop_connection_pools()
-    conf.update(saved)
+    with own_queue(broker_url, "drill") as name:
+        yield name
 
 
 class Worker:
