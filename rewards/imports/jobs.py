@@ -260,9 +260,10 @@ def import_apply(*, merchant_id: int, job_id: int) -> ImportJob | None:
             if writers > 1:
                 try:
                     Pipeline(job, planner, actor, chunks).run(writers)
-                except IntegrityError:
+                except IntegrityError as error:
                     # Someone enrolled one of the file's customers meanwhile. What was committed
                     # stands; the rest goes one chunk at a time, each planned again if need be.
+                    logger.warning("import %s: a chunk conflicted (%s); the rest goes a chunk at a time", job.pk, error)
                     chunks.close()
                     job.refresh_from_db(fields=[*COUNTS, "rows_done"])
                     planner = _planner(job)
